@@ -1,0 +1,492 @@
+//! Encoding: opcodes into a growable buffer, with protocol-4 framing.
+//!
+//! The byte choices follow CPython's C pickler (smallest integer opcode that
+//! fits, 64 KiB frames, no frame under 4 bytes, large payloads outside
+//! frames) so that output can be compared byte for byte with `pickle`.
+
+use crate::op::Op;
+use crate::text;
+
+/// A frame is committed once it holds at least this many bytes.
+pub const FRAME_SIZE_TARGET: usize = 64 * 1024;
+/// Frames smaller than this are not worth their 9-byte header.
+const FRAME_SIZE_MIN: usize = 4;
+/// FRAME opcode plus its 8-byte length.
+const FRAME_HEADER_SIZE: usize = 9;
+
+/// Why a value cannot be encoded.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EncodeError {
+    /// A payload longer than the protocol's length prefixes can say.
+    TooLarge { what: &'static str, protocol: u8 },
+    /// A memo index past what LONG_BINPUT/LONG_BINGET can carry.
+    MemoIndexTooLarge,
+}
+
+impl std::fmt::Display for EncodeError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            EncodeError::TooLarge { what, protocol } => write!(
+                f,
+                "cannot serialize a {what} larger than 4 GiB with protocol {protocol}; use protocol 4 or higher"
+            ),
+            EncodeError::MemoIndexTooLarge => f.write_str("memo id too large for LONG_BINPUT"),
+        }
+    }
+}
+
+impl std::error::Error for EncodeError {}
+
+/// An output buffer that knows about frames.
+#[derive(Debug, Default)]
+pub struct Encoder {
+    out: Vec<u8>,
+    framing: bool,
+    /// Offset of the current frame's reserved header, if a frame is open.
+    frame_start: Option<usize>,
+}
+
+impl Encoder {
+    /// An empty encoder with room for `capacity` bytes.
+    pub fn with_capacity(capacity: usize) -> Self {
+        Encoder {
+            out: Vec::with_capacity(capacity),
+            framing: false,
+            frame_start: None,
+        }
+    }
+
+    /// Turns framing on or off; callers commit the open frame first.
+    pub fn set_framing(&mut self, framing: bool) {
+        self.framing = framing;
+    }
+
+    /// Whether writes go into frames.
+    pub fn framing(&self) -> bool {
+        self.framing
+    }
+
+    /// The bytes written so far (frames whose header is reserved but not
+    /// yet committed are not valid pickle until `commit_frame`).
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.out
+    }
+
+    /// Number of bytes buffered.
+    pub fn len(&self) -> usize {
+        self.out.len()
+    }
+
+    /// Whether nothing is buffered.
+    pub fn is_empty(&self) -> bool {
+        self.out.is_empty()
+    }
+
+    /// Hands over the buffered bytes and starts afresh. The frame, if any,
+    /// must be committed first.
+    pub fn take(&mut self) -> Vec<u8> {
+        debug_assert!(self.frame_start.is_none(), "take() with an open frame");
+        std::mem::take(&mut self.out)
+    }
+
+    /// Drops the buffered bytes, keeping the allocation.
+    pub fn clear(&mut self) {
+        self.out.clear();
+        self.frame_start = None;
+    }
+
+    /// Appends raw bytes, opening a frame first when framing is on.
+    #[inline]
+    pub fn write(&mut self, bytes: &[u8]) {
+        self.open_frame_if_needed(bytes.len());
+        self.out.extend_from_slice(bytes);
+    }
+
+    #[inline]
+    fn write_byte(&mut self, byte: u8) {
+        self.open_frame_if_needed(1);
+        self.out.push(byte);
+    }
+
+    #[inline]
+    fn open_frame_if_needed(&mut self, extra: usize) {
+        if self.framing && self.frame_start.is_none() {
+            self.out.reserve(FRAME_HEADER_SIZE + extra);
+            self.frame_start = Some(self.out.len());
+            self.out.extend_from_slice(&[0u8; FRAME_HEADER_SIZE]);
+        }
+    }
+
+    /// Whether the open frame has reached the size at which it is committed.
+    #[inline]
+    pub fn frame_is_full(&self) -> bool {
+        match self.frame_start {
+            Some(start) => self.out.len() - start - FRAME_HEADER_SIZE >= FRAME_SIZE_TARGET,
+            None => false,
+        }
+    }
+
+    /// Closes the open frame: fills in its header, or removes the header if
+    /// the frame is too small to deserve one.
+    pub fn commit_frame(&mut self) {
+        let Some(start) = self.frame_start.take() else {
+            return;
+        };
+        let payload = self.out.len() - start - FRAME_HEADER_SIZE;
+        if payload >= FRAME_SIZE_MIN {
+            self.out[start] = Op::Frame.byte();
+            self.out[start + 1..start + FRAME_HEADER_SIZE]
+                .copy_from_slice(&(payload as u64).to_le_bytes());
+        } else {
+            self.out.drain(start..start + FRAME_HEADER_SIZE);
+        }
+    }
+
+    /// Writes a length-prefixed payload. Payloads of a frame's size or more
+    /// go outside any frame, after the open one is committed, as CPython does.
+    pub fn write_payload(&mut self, header: &[u8], payload: &[u8]) {
+        if payload.len() >= FRAME_SIZE_TARGET && self.framing {
+            self.commit_frame();
+            self.out.reserve(header.len() + payload.len());
+            self.out.extend_from_slice(header);
+            self.out.extend_from_slice(payload);
+        } else {
+            self.open_frame_if_needed(header.len() + payload.len());
+            self.out.extend_from_slice(header);
+            self.out.extend_from_slice(payload);
+        }
+    }
+
+    /// Writes an opcode that takes no argument.
+    #[inline]
+    pub fn op(&mut self, op: Op) {
+        self.write_byte(op.byte());
+    }
+
+    /// The PROTO header. Written before framing starts, as CPython does.
+    pub fn proto(&mut self, protocol: u8) {
+        self.write(&[Op::Proto.byte(), protocol]);
+    }
+
+    /// An int that fits in 32 signed bits: BININT1/BININT2/BININT when
+    /// `binary`, else INT in decimal.
+    #[inline]
+    pub fn int32(&mut self, value: i32, binary: bool) {
+        if !binary {
+            let mut line = Vec::with_capacity(13);
+            line.push(Op::Int.byte());
+            line.extend_from_slice(value.to_string().as_bytes());
+            line.push(b'\n');
+            self.write(&line);
+            return;
+        }
+        let le = value.to_le_bytes();
+        if le[2] != 0 || le[3] != 0 {
+            self.write(&[Op::BinInt.byte(), le[0], le[1], le[2], le[3]]);
+        } else if le[1] != 0 {
+            self.write(&[Op::BinInt2.byte(), le[0], le[1]]);
+        } else {
+            self.write(&[Op::BinInt1.byte(), le[0]]);
+        }
+    }
+
+    /// Any integer, given as minimal little-endian two's complement bytes:
+    /// LONG1 when the length fits a byte, LONG4 otherwise.
+    pub fn long_binary(&mut self, le_bytes: &[u8]) -> Result<(), EncodeError> {
+        if le_bytes.len() < 256 {
+            self.write_payload(&[Op::Long1.byte(), le_bytes.len() as u8], le_bytes);
+            return Ok(());
+        }
+        let len = i32::try_from(le_bytes.len()).map_err(|_| EncodeError::TooLarge {
+            what: "int",
+            protocol: 2,
+        })?;
+        let mut header = [0u8; 5];
+        header[0] = Op::Long4.byte();
+        header[1..].copy_from_slice(&len.to_le_bytes());
+        self.write_payload(&header, le_bytes);
+        Ok(())
+    }
+
+    /// An i64 outside 32 bits, as LONG1 (protocol 2+).
+    pub fn long_i64(&mut self, value: i64) {
+        let bytes = text::minimal_le_twos_complement(value);
+        self.write(&[Op::Long1.byte(), bytes.len() as u8]);
+        self.write(&bytes);
+    }
+
+    /// An integer as LONG text, `L<decimal>L\n` (protocols 0 and 1).
+    pub fn long_text(&mut self, decimal: &[u8]) {
+        let mut line = Vec::with_capacity(decimal.len() + 3);
+        line.push(Op::Long.byte());
+        line.extend_from_slice(decimal);
+        line.extend_from_slice(b"L\n");
+        self.write(&line);
+    }
+
+    /// A float: BINFLOAT when `binary`, else FLOAT with Python's `repr`.
+    #[inline]
+    pub fn float(&mut self, value: f64, binary: bool) {
+        if binary {
+            let mut bytes = [0u8; 9];
+            bytes[0] = Op::BinFloat.byte();
+            bytes[1..].copy_from_slice(&value.to_be_bytes());
+            self.write(&bytes);
+        } else {
+            let mut line = vec![Op::Float.byte()];
+            line.extend_from_slice(text::float_repr(value).as_bytes());
+            line.push(b'\n');
+            self.write(&line);
+        }
+    }
+
+    /// A bytes object (protocol 3+): SHORT_BINBYTES, BINBYTES or BINBYTES8.
+    pub fn bytes(&mut self, data: &[u8], protocol: u8) -> Result<(), EncodeError> {
+        let header = sized_header(
+            data.len(),
+            protocol,
+            [
+                Some(Op::ShortBinBytes),
+                Some(Op::BinBytes),
+                Some(Op::BinBytes8),
+            ],
+            "bytes object",
+        )?;
+        self.write_payload(header.as_slice(), data);
+        Ok(())
+    }
+
+    /// A bytearray (protocol 5): BYTEARRAY8.
+    pub fn bytearray(&mut self, data: &[u8]) {
+        let mut header = [0u8; 9];
+        header[0] = Op::ByteArray8.byte();
+        header[1..].copy_from_slice(&(data.len() as u64).to_le_bytes());
+        self.write_payload(&header, data);
+    }
+
+    /// A str already encoded as UTF-8 (surrogates passed through):
+    /// SHORT_BINUNICODE (protocol 4+), BINUNICODE or BINUNICODE8.
+    #[inline]
+    pub fn unicode(&mut self, utf8: &[u8], protocol: u8) -> Result<(), EncodeError> {
+        let short = if protocol >= 4 {
+            Some(Op::ShortBinUnicode)
+        } else {
+            None
+        };
+        let header = sized_header(
+            utf8.len(),
+            protocol,
+            [short, Some(Op::BinUnicode), Some(Op::BinUnicode8)],
+            "string",
+        )?;
+        self.write_payload(header.as_slice(), utf8);
+        Ok(())
+    }
+
+    /// A str for protocol 0: UNICODE with raw-unicode-escape text.
+    pub fn unicode_text(&mut self, escaped: &[u8]) {
+        let mut line = Vec::with_capacity(escaped.len() + 2);
+        line.push(Op::Unicode.byte());
+        line.extend_from_slice(escaped);
+        line.push(b'\n');
+        self.write(&line);
+    }
+
+    /// Stores the top of the stack in memo slot `index`.
+    #[inline]
+    pub fn memo_put(&mut self, index: usize, protocol: u8) -> Result<(), EncodeError> {
+        if protocol >= 4 {
+            self.op(Op::Memoize);
+        } else {
+            self.memo_ref(index, protocol, [Op::Put, Op::BinPut, Op::LongBinPut])?;
+        }
+        Ok(())
+    }
+
+    /// Pushes memo slot `index`.
+    #[inline]
+    pub fn memo_get(&mut self, index: usize, protocol: u8) -> Result<(), EncodeError> {
+        self.memo_ref(index, protocol, [Op::Get, Op::BinGet, Op::LongBinGet])
+    }
+
+    #[inline]
+    fn memo_ref(&mut self, index: usize, protocol: u8, ops: [Op; 3]) -> Result<(), EncodeError> {
+        let [text_op, short_op, long_op] = ops;
+        if protocol == 0 {
+            let mut line = vec![text_op.byte()];
+            line.extend_from_slice(index.to_string().as_bytes());
+            line.push(b'\n');
+            self.write(&line);
+        } else if let Ok(small) = u8::try_from(index) {
+            self.write(&[short_op.byte(), small]);
+        } else {
+            let index = u32::try_from(index).map_err(|_| EncodeError::MemoIndexTooLarge)?;
+            let le = index.to_le_bytes();
+            self.write(&[long_op.byte(), le[0], le[1], le[2], le[3]]);
+        }
+        Ok(())
+    }
+
+    /// GLOBAL with module and name lines (protocols 0–3).
+    pub fn global_text(&mut self, module: &[u8], name: &[u8]) {
+        let mut line = Vec::with_capacity(module.len() + name.len() + 3);
+        line.push(Op::Global.byte());
+        line.extend_from_slice(module);
+        line.push(b'\n');
+        line.extend_from_slice(name);
+        line.push(b'\n');
+        self.write(&line);
+    }
+
+    /// EXT1/EXT2/EXT4 for a copyreg extension code.
+    pub fn ext(&mut self, code: u32) {
+        if let Ok(small) = u8::try_from(code) {
+            self.write(&[Op::Ext1.byte(), small]);
+        } else if let Ok(medium) = u16::try_from(code) {
+            let le = medium.to_le_bytes();
+            self.write(&[Op::Ext2.byte(), le[0], le[1]]);
+        } else {
+            let le = code.to_le_bytes();
+            self.write(&[Op::Ext4.byte(), le[0], le[1], le[2], le[3]]);
+        }
+    }
+
+    /// PERSID with an ASCII line (protocol 0).
+    pub fn persid_text(&mut self, id: &[u8]) {
+        let mut line = Vec::with_capacity(id.len() + 2);
+        line.push(Op::PersId.byte());
+        line.extend_from_slice(id);
+        line.push(b'\n');
+        self.write(&line);
+    }
+}
+
+/// A small inline header: opcode plus a 1-, 4- or 8-byte length.
+struct Header {
+    bytes: [u8; 9],
+    len: usize,
+}
+
+impl Header {
+    fn as_slice(&self) -> &[u8] {
+        &self.bytes[..self.len]
+    }
+}
+
+/// Picks the shortest of three length-prefixed forms that can carry `len`.
+/// `ops` holds the 1-byte, 4-byte and 8-byte forms; `None` means the form
+/// does not exist at this protocol (the 8-byte forms need protocol 4).
+fn sized_header(
+    len: usize,
+    protocol: u8,
+    ops: [Option<Op>; 3],
+    what: &'static str,
+) -> Result<Header, EncodeError> {
+    let mut bytes = [0u8; 9];
+    let [short, medium, long] = ops;
+    if let (Some(op), Ok(small)) = (short, u8::try_from(len)) {
+        bytes[0] = op.byte();
+        bytes[1] = small;
+        return Ok(Header { bytes, len: 2 });
+    }
+    if let (Some(op), Ok(medium_len)) = (medium, u32::try_from(len)) {
+        bytes[0] = op.byte();
+        bytes[1..5].copy_from_slice(&medium_len.to_le_bytes());
+        return Ok(Header { bytes, len: 5 });
+    }
+    match long {
+        Some(op) if protocol >= 4 => {
+            bytes[0] = op.byte();
+            bytes[1..].copy_from_slice(&(len as u64).to_le_bytes());
+            Ok(Header { bytes, len: 9 })
+        }
+        _ => Err(EncodeError::TooLarge { what, protocol }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ints_use_the_smallest_opcode() {
+        let mut e = Encoder::default();
+        e.int32(5, true);
+        e.int32(0x1234, true);
+        e.int32(-1, true);
+        e.int32(0x10000, true);
+        assert_eq!(
+            e.as_bytes(),
+            b"K\x05M\x34\x12J\xff\xff\xff\xffJ\x00\x00\x01\x00"
+        );
+        let mut e = Encoder::default();
+        e.int32(-7, false);
+        assert_eq!(e.as_bytes(), b"I-7\n");
+    }
+
+    #[test]
+    fn long_i64_is_minimal() {
+        let mut e = Encoder::default();
+        e.long_i64(1 << 40);
+        assert_eq!(e.as_bytes(), b"\x8a\x06\0\0\0\0\0\x01");
+        let mut e = Encoder::default();
+        e.long_i64(-(1 << 31) - 1);
+        assert_eq!(e.as_bytes(), b"\x8a\x05\xff\xff\xff\x7f\xff");
+    }
+
+    #[test]
+    fn small_frames_lose_their_header_and_large_ones_keep_it() {
+        let mut e = Encoder::default();
+        e.set_framing(true);
+        e.op(Op::None);
+        e.commit_frame();
+        assert_eq!(e.as_bytes(), b"N");
+
+        let mut e = Encoder::default();
+        e.set_framing(true);
+        e.unicode(b"abcd", 5).unwrap();
+        e.commit_frame();
+        assert_eq!(e.as_bytes(), b"\x95\x06\0\0\0\0\0\0\0\x8c\x04abcd");
+    }
+
+    #[test]
+    fn large_payloads_go_outside_frames() {
+        let mut e = Encoder::default();
+        e.set_framing(true);
+        e.op(Op::Mark);
+        e.op(Op::Mark);
+        e.op(Op::Mark);
+        e.op(Op::Mark);
+        let big = vec![7u8; FRAME_SIZE_TARGET];
+        e.bytes(&big, 5).unwrap();
+        let out = e.as_bytes();
+        assert_eq!(&out[..13], b"\x95\x04\0\0\0\0\0\0\0((((");
+        assert_eq!(out[13], Op::BinBytes.byte());
+        assert_eq!(out.len(), 13 + 5 + FRAME_SIZE_TARGET);
+    }
+
+    #[test]
+    fn memo_opcodes_follow_the_protocol() {
+        let mut e = Encoder::default();
+        e.memo_put(3, 0).unwrap();
+        e.memo_put(3, 2).unwrap();
+        e.memo_put(300, 2).unwrap();
+        e.memo_put(300, 4).unwrap();
+        e.memo_get(3, 1).unwrap();
+        assert_eq!(e.as_bytes(), b"p3\nq\x03r\x2c\x01\0\0\x94h\x03");
+    }
+
+    #[test]
+    fn protocol_3_refuses_what_needs_8_byte_lengths() {
+        let err = sized_header(
+            1 << 33,
+            3,
+            [None, Some(Op::BinUnicode), Some(Op::BinUnicode8)],
+            "string",
+        );
+        assert!(matches!(
+            err,
+            Err(EncodeError::TooLarge { protocol: 3, .. })
+        ));
+    }
+}

@@ -28,7 +28,8 @@ impl std::fmt::Display for EncodeError {
         match self {
             EncodeError::TooLarge { what, protocol } => write!(
                 f,
-                "cannot serialize a {what} larger than 4 GiB with protocol {protocol}; use protocol 4 or higher"
+                "serializing a {what} larger than 4 GiB requires pickle protocol 4 or higher \
+                 (protocol {protocol} was asked for)"
             ),
             EncodeError::MemoIndexTooLarge => f.write_str("memo id too large for LONG_BINPUT"),
         }
@@ -193,8 +194,10 @@ impl Encoder {
     /// Any integer, given as minimal little-endian two's complement bytes:
     /// LONG1 when the length fits a byte, LONG4 otherwise.
     pub fn long_binary(&mut self, le_bytes: &[u8]) -> Result<(), EncodeError> {
+        // CPython writes integers with plain writes, inside frames.
         if le_bytes.len() < 256 {
-            self.write_payload(&[Op::Long1.byte(), le_bytes.len() as u8], le_bytes);
+            self.write(&[Op::Long1.byte(), le_bytes.len() as u8]);
+            self.write(le_bytes);
             return Ok(());
         }
         let len = i32::try_from(le_bytes.len()).map_err(|_| EncodeError::TooLarge {
@@ -204,7 +207,8 @@ impl Encoder {
         let mut header = [0u8; 5];
         header[0] = Op::Long4.byte();
         header[1..].copy_from_slice(&len.to_le_bytes());
-        self.write_payload(&header, le_bytes);
+        self.write(&header);
+        self.write(le_bytes);
         Ok(())
     }
 
@@ -242,52 +246,41 @@ impl Encoder {
 
     /// A bytes object (protocol 3+): SHORT_BINBYTES, BINBYTES or BINBYTES8.
     pub fn bytes(&mut self, data: &[u8], protocol: u8) -> Result<(), EncodeError> {
-        let header = sized_header(
-            data.len(),
-            protocol,
-            [
-                Some(Op::ShortBinBytes),
-                Some(Op::BinBytes),
-                Some(Op::BinBytes8),
-            ],
-            "bytes object",
-        )?;
+        let header = Header::bytes(data.len(), protocol)?;
         self.write_payload(header.as_slice(), data);
         Ok(())
     }
 
     /// A bytearray (protocol 5): BYTEARRAY8.
     pub fn bytearray(&mut self, data: &[u8]) {
-        let mut header = [0u8; 9];
-        header[0] = Op::ByteArray8.byte();
-        header[1..].copy_from_slice(&(data.len() as u64).to_le_bytes());
-        self.write_payload(&header, data);
+        self.write_payload(Header::bytearray(data.len()).as_slice(), data);
     }
 
     /// A str already encoded as UTF-8 (surrogates passed through):
     /// SHORT_BINUNICODE (protocol 4+), BINUNICODE or BINUNICODE8.
     #[inline]
     pub fn unicode(&mut self, utf8: &[u8], protocol: u8) -> Result<(), EncodeError> {
-        let short = if protocol >= 4 {
-            Some(Op::ShortBinUnicode)
-        } else {
-            None
-        };
-        let header = sized_header(
-            utf8.len(),
-            protocol,
-            [short, Some(Op::BinUnicode), Some(Op::BinUnicode8)],
-            "string",
-        )?;
+        let header = Header::unicode(utf8.len(), protocol)?;
         self.write_payload(header.as_slice(), utf8);
         Ok(())
     }
 
-    /// A str for protocol 0: UNICODE with raw-unicode-escape text.
-    pub fn unicode_text(&mut self, escaped: &[u8]) {
-        let mut line = Vec::with_capacity(escaped.len() + 2);
-        line.push(Op::Unicode.byte());
-        line.extend_from_slice(escaped);
+    /// A str for protocol 0: UNICODE with raw-unicode-escape text, given
+    /// as code points. Besides what raw-unicode-escape escapes (anything
+    /// past U+00FF), backslash, NUL, CR, LF and ^Z are escaped too, so the
+    /// line survives text-mode files and readline().
+    pub fn unicode_text(&mut self, code_points: impl Iterator<Item = u32>) {
+        let mut line = vec![Op::Unicode.byte()];
+        for cp in code_points {
+            match cp {
+                0x1_0000.. => line.extend_from_slice(format!("\\U{cp:08x}").as_bytes()),
+                0x100.. | 0x5c | 0 | 0x0a | 0x0d | 0x1a => {
+                    line.extend_from_slice(format!("\\u{cp:04x}").as_bytes())
+                }
+                // Below 0x100, so the cast keeps the value.
+                _ => line.push(cp as u8),
+            }
+        }
         line.push(b'\n');
         self.write(&line);
     }
@@ -361,46 +354,69 @@ impl Encoder {
     }
 }
 
-/// A small inline header: opcode plus a 1-, 4- or 8-byte length.
-struct Header {
+/// The opcode and length prefix of a payload, for writers that place the
+/// payload themselves (straight into a file, say).
+#[derive(Clone, Copy, Debug)]
+pub struct Header {
     bytes: [u8; 9],
     len: usize,
 }
 
 impl Header {
-    fn as_slice(&self) -> &[u8] {
+    /// The header bytes.
+    pub fn as_slice(&self) -> &[u8] {
         &self.bytes[..self.len]
     }
-}
 
-/// Picks the shortest of three length-prefixed forms that can carry `len`.
-/// `ops` holds the 1-byte, 4-byte and 8-byte forms; `None` means the form
-/// does not exist at this protocol (the 8-byte forms need protocol 4).
-fn sized_header(
-    len: usize,
-    protocol: u8,
-    ops: [Option<Op>; 3],
-    what: &'static str,
-) -> Result<Header, EncodeError> {
-    let mut bytes = [0u8; 9];
-    let [short, medium, long] = ops;
-    if let (Some(op), Ok(small)) = (short, u8::try_from(len)) {
-        bytes[0] = op.byte();
-        bytes[1] = small;
-        return Ok(Header { bytes, len: 2 });
+    /// Header of a bytes payload of `len` bytes (protocol 3+).
+    pub fn bytes(len: usize, protocol: u8) -> Result<Header, EncodeError> {
+        let ops = [Some(Op::ShortBinBytes), Some(Op::BinBytes), Some(Op::BinBytes8)];
+        Self::sized(len, protocol, ops, "bytes object")
     }
-    if let (Some(op), Ok(medium_len)) = (medium, u32::try_from(len)) {
-        bytes[0] = op.byte();
-        bytes[1..5].copy_from_slice(&medium_len.to_le_bytes());
-        return Ok(Header { bytes, len: 5 });
+
+    /// Header of a UTF-8 str payload of `len` bytes.
+    pub fn unicode(len: usize, protocol: u8) -> Result<Header, EncodeError> {
+        let short = if protocol >= 4 { Some(Op::ShortBinUnicode) } else { None };
+        Self::sized(len, protocol, [short, Some(Op::BinUnicode), Some(Op::BinUnicode8)], "string")
     }
-    match long {
-        Some(op) if protocol >= 4 => {
+
+    /// Header of a bytearray payload of `len` bytes (protocol 5).
+    pub fn bytearray(len: usize) -> Header {
+        let mut bytes = [0u8; 9];
+        bytes[0] = Op::ByteArray8.byte();
+        bytes[1..].copy_from_slice(&(len as u64).to_le_bytes());
+        Header { bytes, len: 9 }
+    }
+
+    /// Picks the shortest of three length-prefixed forms that can carry
+    /// `len`. `ops` holds the 1-byte, 4-byte and 8-byte forms; `None` means
+    /// the form does not exist at this protocol (8-byte forms need 4).
+    fn sized(
+        len: usize,
+        protocol: u8,
+        ops: [Option<Op>; 3],
+        what: &'static str,
+    ) -> Result<Header, EncodeError> {
+        let mut bytes = [0u8; 9];
+        let [short, medium, long] = ops;
+        if let (Some(op), Ok(small)) = (short, u8::try_from(len)) {
             bytes[0] = op.byte();
-            bytes[1..].copy_from_slice(&(len as u64).to_le_bytes());
-            Ok(Header { bytes, len: 9 })
+            bytes[1] = small;
+            return Ok(Header { bytes, len: 2 });
         }
-        _ => Err(EncodeError::TooLarge { what, protocol }),
+        if let (Some(op), Ok(medium_len)) = (medium, u32::try_from(len)) {
+            bytes[0] = op.byte();
+            bytes[1..5].copy_from_slice(&medium_len.to_le_bytes());
+            return Ok(Header { bytes, len: 5 });
+        }
+        match long {
+            Some(op) if protocol >= 4 => {
+                bytes[0] = op.byte();
+                bytes[1..].copy_from_slice(&(len as u64).to_le_bytes());
+                Ok(Header { bytes, len: 9 })
+            }
+            _ => Err(EncodeError::TooLarge { what, protocol }),
+        }
     }
 }
 
@@ -466,6 +482,17 @@ mod tests {
     }
 
     #[test]
+    fn protocol_0_text_escapes_what_readline_would_break() {
+        let mut e = Encoder::default();
+        let text = "a\\b\nc\rd\0e\x1af\u{7f}g\u{ff}h\u{100}i\u{1F600}";
+        e.unicode_text(text.chars().map(u32::from));
+        assert_eq!(
+            e.as_bytes(),
+            b"Va\\u005cb\\u000ac\\u000dd\\u0000e\\u001af\x7fg\xffh\\u0100i\\U0001f600\n"
+        );
+    }
+
+    #[test]
     fn memo_opcodes_follow_the_protocol() {
         let mut e = Encoder::default();
         e.memo_put(3, 0).unwrap();
@@ -478,15 +505,11 @@ mod tests {
 
     #[test]
     fn protocol_3_refuses_what_needs_8_byte_lengths() {
-        let err = sized_header(
-            1 << 33,
-            3,
-            [None, Some(Op::BinUnicode), Some(Op::BinUnicode8)],
-            "string",
-        );
         assert!(matches!(
-            err,
+            Header::unicode(1 << 33, 3),
             Err(EncodeError::TooLarge { protocol: 3, .. })
         ));
+        assert_eq!(Header::unicode(1 << 33, 4).unwrap().as_slice()[0], Op::BinUnicode8.byte());
+        assert_eq!(Header::unicode(3, 3).unwrap().as_slice(), b"X\x03\0\0\0");
     }
 }

@@ -12,6 +12,6 @@ pub mod op;
 pub mod text;
 
 pub use decode::{decode_at, Arg, Instr, Instructions};
-pub use encode::{EncodeError, Encoder, FRAME_SIZE_TARGET};
+pub use encode::{EncodeError, Encoder, Header, FRAME_SIZE_TARGET};
 pub use error::DecodeError;
 pub use op::{ArgKind, Op};

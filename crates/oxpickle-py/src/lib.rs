@@ -1,6 +1,30 @@
+//! `oxpickle._oxpickle`: the CPython face of the oxpickle engine.
+//!
+//! This is the only crate that touches CPython. The format itself (opcode
+//! table, decoder, encoder) lives in `oxpickle-core`.
+
+mod api;
+mod errors;
+mod ffi;
+mod pickler;
+mod stdlib;
+mod unpickler;
+
 use pyo3::prelude::*;
 
 #[pymodule]
-fn _oxpickle(_m: &Bound<'_, PyModule>) -> PyResult<()> {
+fn _oxpickle(module: &Bound<'_, PyModule>) -> PyResult<()> {
+    stdlib::Stdlib::get(module.py())?;
+    errors::register(module)?;
+    module.add_class::<pickler::Pickler>()?;
+    module.add_class::<pickler::PicklerMemoProxy>()?;
+    module.add_class::<unpickler::Unpickler>()?;
+    module.add_class::<unpickler::UnpicklerMemoProxy>()?;
+    module.add_function(wrap_pyfunction!(api::dumps, module)?)?;
+    module.add_function(wrap_pyfunction!(api::dump, module)?)?;
+    module.add_function(wrap_pyfunction!(api::loads, module)?)?;
+    module.add_function(wrap_pyfunction!(api::load, module)?)?;
+    module.add("HIGHEST_PROTOCOL", pickler::HIGHEST_PROTOCOL)?;
+    module.add("DEFAULT_PROTOCOL", pickler::DEFAULT_PROTOCOL)?;
     Ok(())
 }

@@ -1,0 +1,87 @@
+//! oxpickle's exception classes. Each derives from the stdlib class of the
+//! same name, so `except pickle.UnpicklingError` keeps working, and from
+//! `oxpickle.PickleError`, so one clause catches all of ours.
+
+use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
+use pyo3::types::{PyDict, PyTuple, PyType};
+
+struct ErrorTypes {
+    pickle_error: Py<PyType>,
+    pickling_error: Py<PyType>,
+    unpickling_error: Py<PyType>,
+}
+
+static ERROR_TYPES: PyOnceLock<ErrorTypes> = PyOnceLock::new();
+
+/// Builds an error of one of our classes; should the classes themselves be
+/// missing (they are made when the module loads), that failure is returned.
+fn raise(py: Python<'_>, pick: fn(&ErrorTypes) -> &Py<PyType>, message: String) -> PyErr {
+    match ERROR_TYPES.get_or_try_init(py, || create(py)) {
+        Ok(types) => PyErr::from_type(pick(types).bind(py).clone(), message),
+        Err(err) => err,
+    }
+}
+
+fn create(py: Python<'_>) -> PyResult<ErrorTypes> {
+    let pickle = py.import("pickle")?;
+    let make = |name: &str, bases: Bound<'_, PyTuple>, doc: &str| -> PyResult<Py<PyType>> {
+        let namespace = PyDict::new(py);
+        namespace.set_item("__module__", "oxpickle")?;
+        namespace.set_item("__doc__", doc)?;
+        let class = py.get_type::<PyType>().call1((name, bases, namespace))?;
+        Ok(class.cast_into::<PyType>()?.unbind())
+    };
+    let pickle_error = make(
+        "PickleError",
+        PyTuple::new(py, [pickle.getattr("PickleError")?])?,
+        "Base class of oxpickle's errors; a pickle.PickleError.",
+    )?;
+    let pickling_error = make(
+        "PicklingError",
+        PyTuple::new(
+            py,
+            [
+                pickle_error.bind(py).as_any(),
+                &pickle.getattr("PicklingError")?,
+            ],
+        )?,
+        "An object could not be pickled; a pickle.PicklingError.",
+    )?;
+    let unpickling_error = make(
+        "UnpicklingError",
+        PyTuple::new(
+            py,
+            [
+                pickle_error.bind(py).as_any(),
+                &pickle.getattr("UnpicklingError")?,
+            ],
+        )?,
+        "A pickle could not be loaded; a pickle.UnpicklingError.",
+    )?;
+    Ok(ErrorTypes {
+        pickle_error,
+        pickling_error,
+        unpickling_error,
+    })
+}
+
+/// Adds the exception classes to the module.
+pub fn register(module: &Bound<'_, PyModule>) -> PyResult<()> {
+    let py = module.py();
+    let types = ERROR_TYPES.get_or_try_init(py, || create(py))?;
+    module.add("PickleError", types.pickle_error.bind(py))?;
+    module.add("PicklingError", types.pickling_error.bind(py))?;
+    module.add("UnpicklingError", types.unpickling_error.bind(py))?;
+    Ok(())
+}
+
+/// An `oxpickle.PicklingError`.
+pub fn pickling_error(py: Python<'_>, message: impl Into<String>) -> PyErr {
+    raise(py, |types| &types.pickling_error, message.into())
+}
+
+/// An `oxpickle.UnpicklingError`.
+pub fn unpickling_error(py: Python<'_>, message: impl Into<String>) -> PyErr {
+    raise(py, |types| &types.unpickling_error, message.into())
+}

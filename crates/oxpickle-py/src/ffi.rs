@@ -1,0 +1,200 @@
+//! The C-API functions pyo3-ffi does not declare, and the exact-type tests
+//! the hot paths dispatch on. Every raw call lives in a small named helper.
+
+use std::os::raw::{c_char, c_int};
+use std::ptr::addr_of_mut;
+
+use pyo3::ffi;
+use pyo3::prelude::*;
+
+extern "C" {
+    /// Bits in `abs(v)`; `(size_t)-1` with an exception set on overflow.
+    fn _PyLong_NumBits(v: *mut ffi::PyObject) -> usize;
+    /// Iterates a set's entries in table order, like `PyDict_Next`.
+    fn _PySet_NextEntry(
+        set: *mut ffi::PyObject,
+        pos: *mut ffi::Py_ssize_t,
+        key: *mut *mut ffi::PyObject,
+        hash: *mut ffi::Py_hash_t,
+    ) -> c_int;
+    /// The buffer a `pickle.PickleBuffer` wraps.
+    fn PyPickleBuffer_GetBuffer(obj: *mut ffi::PyObject) -> *const ffi::Py_buffer;
+    static mut PyPickleBuffer_Type: ffi::PyTypeObject;
+    /// Raises an audit event (PEP 578).
+    fn PySys_Audit(event: *const c_char, format: *const c_char, ...) -> c_int;
+    /// One code point of a str.
+    fn PyUnicode_ReadChar(unicode: *mut ffi::PyObject, index: ffi::Py_ssize_t) -> u32;
+}
+
+/// The builtin types the pickler and unpickler treat without calling any
+/// Python-level code. Anything else is `Other`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Exact {
+    NoneType,
+    Bool,
+    Int,
+    Float,
+    Bytes,
+    Str,
+    Dict,
+    Set,
+    FrozenSet,
+    List,
+    Tuple,
+    ByteArray,
+    PickleBuffer,
+    Type,
+    Function,
+    Other,
+}
+
+/// Classifies an object by its exact type: pointer comparisons only.
+#[inline]
+pub fn exact_type(obj: &Bound<'_, PyAny>) -> Exact {
+    let ty = obj.get_type_ptr();
+    // SAFETY: only the addresses of the static type objects are taken; no
+    // reference to a `static mut` is formed and nothing is read or written.
+    unsafe {
+        if ty == addr_of_mut!(ffi::PyUnicode_Type) {
+            Exact::Str
+        } else if ty == addr_of_mut!(ffi::PyLong_Type) {
+            Exact::Int
+        } else if ty == addr_of_mut!(ffi::PyFloat_Type) {
+            Exact::Float
+        } else if ty == addr_of_mut!(ffi::PyDict_Type) {
+            Exact::Dict
+        } else if ty == addr_of_mut!(ffi::PyList_Type) {
+            Exact::List
+        } else if ty == addr_of_mut!(ffi::PyTuple_Type) {
+            Exact::Tuple
+        } else if ty == addr_of_mut!(ffi::PyBool_Type) {
+            Exact::Bool
+        } else if obj.as_ptr() == ffi::Py_None() {
+            Exact::NoneType
+        } else if ty == addr_of_mut!(ffi::PyBytes_Type) {
+            Exact::Bytes
+        } else if ty == addr_of_mut!(ffi::PySet_Type) {
+            Exact::Set
+        } else if ty == addr_of_mut!(ffi::PyFrozenSet_Type) {
+            Exact::FrozenSet
+        } else if ty == addr_of_mut!(ffi::PyByteArray_Type) {
+            Exact::ByteArray
+        } else if ty == addr_of_mut!(PyPickleBuffer_Type) {
+            Exact::PickleBuffer
+        } else if ty == addr_of_mut!(ffi::PyType_Type) {
+            Exact::Type
+        } else if ty == addr_of_mut!(ffi::PyFunction_Type) {
+            Exact::Function
+        } else {
+            Exact::Other
+        }
+    }
+}
+
+/// Whether `obj`'s type is `type` or a subclass of it (a class object).
+pub fn is_class(obj: &Bound<'_, PyAny>) -> bool {
+    // SAFETY: PyType_Check only reads the object's type flags.
+    unsafe { ffi::PyType_Check(obj.as_ptr()) != 0 }
+}
+
+/// Little-endian two's-complement bytes of an int too large for an i64,
+/// as few as CPython's pickler writes for LONG1/LONG4.
+pub fn int_to_le_bytes(int: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
+    let py = int.py();
+    // SAFETY: `int` is an exact int (the caller dispatched on its type).
+    let bits = unsafe { _PyLong_NumBits(int.as_ptr()) };
+    if bits == usize::MAX {
+        return Err(PyErr::fetch(py));
+    }
+    let mut len = (bits >> 3) + 1;
+    let mut bytes = vec![0u8; len];
+    // SAFETY: `bytes` has room for `len` bytes, which holds any int of
+    // `bits` bits in two's complement; the int is a PyLongObject.
+    let status =
+        unsafe { ffi::_PyLong_AsByteArray(int.as_ptr().cast(), bytes.as_mut_ptr(), len, 1, 1) };
+    if status < 0 {
+        return Err(PyErr::fetch(py));
+    }
+    // A negative value may carry one redundant sign byte.
+    if len > 1 && bytes[len - 1] == 0xff && bytes[len - 2] & 0x80 != 0 {
+        len -= 1;
+        bytes.truncate(len);
+    }
+    Ok(bytes)
+}
+
+/// The next entry of a set, advancing `pos`; borrowed, so the caller
+/// takes its own reference.
+pub fn set_next_entry<'py>(
+    set: &Bound<'py, PyAny>,
+    pos: &mut ffi::Py_ssize_t,
+) -> Option<Bound<'py, PyAny>> {
+    let mut key = std::ptr::null_mut();
+    let mut hash: ffi::Py_hash_t = 0;
+    // SAFETY: `set` is an exact set or frozenset; `pos` was started at 0
+    // and only advanced by this function.
+    let found = unsafe { _PySet_NextEntry(set.as_ptr(), pos, &mut key, &mut hash) };
+    if found == 0 {
+        return None;
+    }
+    // SAFETY: the entry is a borrowed, live reference; we take our own.
+    Some(unsafe { Bound::from_borrowed_ptr(set.py(), key) })
+}
+
+/// The buffer of a `PickleBuffer`, valid while the object lives and has
+/// not been released.
+pub fn pickle_buffer_view<'a>(buffer: &'a Bound<'_, PyAny>) -> PyResult<&'a ffi::Py_buffer> {
+    // SAFETY: the object is a PickleBuffer; a null return sets an error
+    // (released buffer). The view lives inside the object, which the
+    // returned reference's lifetime ties to `buffer`.
+    unsafe {
+        let view = PyPickleBuffer_GetBuffer(buffer.as_ptr());
+        view.as_ref().ok_or_else(|| PyErr::fetch(buffer.py()))
+    }
+}
+
+/// Raises the `pickle.find_class` audit event, as the stdlib does.
+pub fn audit_find_class(module: &Bound<'_, PyAny>, name: &Bound<'_, PyAny>) -> PyResult<()> {
+    // SAFETY: both format units are "O" and both arguments are live objects.
+    let status = unsafe {
+        PySys_Audit(
+            c"pickle.find_class".as_ptr(),
+            c"OO".as_ptr(),
+            module.as_ptr(),
+            name.as_ptr(),
+        )
+    };
+    if status < 0 {
+        Err(PyErr::fetch(module.py()))
+    } else {
+        Ok(())
+    }
+}
+
+/// The code points of a str (surrogates included).
+pub fn code_points<'a>(text: &'a Bound<'_, PyAny>) -> impl Iterator<Item = u32> + 'a {
+    // SAFETY: `text` is an exact str; PyUnicode_GetLength cannot fail on it.
+    let len = unsafe { ffi::PyUnicode_GetLength(text.as_ptr()) };
+    // SAFETY: every index is below the length, so PyUnicode_ReadChar cannot fail.
+    (0..len).map(move |i| unsafe { PyUnicode_ReadChar(text.as_ptr(), i) })
+}
+
+/// The bytes of an exact bytes object, borrowed from it.
+pub fn bytes_data<'a>(bytes: &'a Bound<'_, PyAny>) -> &'a [u8] {
+    // SAFETY: `bytes` is an exact bytes object, whose buffer is immutable
+    // and lives as long as the object, which outlives the borrow.
+    unsafe {
+        let data = ffi::PyBytes_AsString(bytes.as_ptr()).cast::<u8>();
+        let len = ffi::PyBytes_Size(bytes.as_ptr());
+        std::slice::from_raw_parts(data, len as usize)
+    }
+}
+
+/// Turns an owned pointer from a C-API call into an object, or the error
+/// the call set.
+#[inline]
+pub fn owned<'py>(py: Python<'py>, ptr: *mut ffi::PyObject) -> PyResult<Bound<'py, PyAny>> {
+    // SAFETY: callers pass the fresh result of a C-API call that returns a
+    // new reference, or null with an exception set.
+    unsafe { Bound::from_owned_ptr_or_err(py, ptr) }
+}

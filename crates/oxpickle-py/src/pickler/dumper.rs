@@ -1,0 +1,255 @@
+//! One dump in progress: the object walk and the state it needs.
+//!
+//! `save` dispatches as CPython's C pickler does, in the same order, so the
+//! output is the same bytes: persistent ids first, then atoms (never
+//! memoized), the memo, str and bytes, containers, and last the reduce
+//! protocol. Exact builtin types never call Python-level code here.
+
+use std::collections::HashSet;
+
+use oxpickle_core::Op;
+use pyo3::exceptions::PyValueError;
+use pyo3::ffi;
+use pyo3::prelude::*;
+
+use super::memo::PickleMemo;
+use super::output::{encode_error, Output};
+use crate::errors::pickling_error;
+use crate::ffi::{exact_type, Exact};
+use crate::stdlib::Stdlib;
+
+/// Containers nested deeper than this are tracked for cycles in fast mode.
+const FAST_NESTING_LIMIT: usize = 50;
+/// Stack kept free before recursing; below it the walk moves to a fresh
+/// heap-allocated stack segment instead of overflowing.
+const STACK_RED_ZONE: usize = 256 * 1024;
+const STACK_SEGMENT: usize = 4 * 1024 * 1024;
+
+/// The Python-level hooks of a Pickler, resolved once per dump.
+#[derive(Default)]
+pub struct Hooks<'py> {
+    pub persistent_id: Option<Bound<'py, PyAny>>,
+    pub reducer_override: Option<Bound<'py, PyAny>>,
+    pub dispatch_table: Option<Bound<'py, PyAny>>,
+    pub buffer_callback: Option<Bound<'py, PyAny>>,
+}
+
+/// The settings of one dump.
+#[derive(Clone, Copy)]
+pub struct Settings {
+    pub protocol: u8,
+    /// Binary opcodes (every protocol but 0, unless `Pickler.bin` says otherwise).
+    pub bin: bool,
+    /// Map names to their Python 2 spelling (protocols below 3).
+    pub fix_imports: bool,
+    /// `Pickler.fast`: no memo, cycles refused.
+    pub fast: bool,
+}
+
+pub struct Dumper<'py, 'm> {
+    pub py: Python<'py>,
+    pub out: Output<'py>,
+    pub memo: &'m mut PickleMemo,
+    pub proto: u8,
+    pub bin: bool,
+    pub fix_imports: bool,
+    pub hooks: Hooks<'py>,
+    pub stdlib: &'py Stdlib,
+    fast: Option<FastMode>,
+}
+
+/// Cycle detection for fast mode, which has no memo to break cycles.
+#[derive(Default)]
+struct FastMode {
+    nesting: usize,
+    open: HashSet<usize>,
+}
+
+impl<'py, 'm> Dumper<'py, 'm> {
+    pub fn new(
+        py: Python<'py>,
+        out: Output<'py>,
+        memo: &'m mut PickleMemo,
+        settings: Settings,
+        hooks: Hooks<'py>,
+    ) -> PyResult<Self> {
+        Ok(Dumper {
+            py,
+            out,
+            memo,
+            proto: settings.protocol,
+            bin: settings.bin,
+            fix_imports: settings.fix_imports && settings.protocol < 3,
+            hooks,
+            stdlib: Stdlib::get(py)?,
+            fast: settings.fast.then(FastMode::default),
+        })
+    }
+
+    /// Writes one whole pickle: PROTO, the object, STOP.
+    pub fn dump(&mut self, obj: &Bound<'py, PyAny>) -> PyResult<()> {
+        if self.proto >= 2 {
+            self.out.enc.proto(self.proto);
+            self.out.enc.set_framing(self.proto >= 4);
+        }
+        let saved = self.save(obj);
+        if saved.is_ok() {
+            self.out.enc.op(Op::Stop);
+            self.out.enc.commit_frame();
+        }
+        self.out.enc.set_framing(false);
+        saved
+    }
+
+    /// Pickles one object.
+    #[inline]
+    pub fn save(&mut self, obj: &Bound<'py, PyAny>) -> PyResult<()> {
+        self.save_object(obj, true)
+    }
+
+    /// Pickles one object; `persistent` is false for the id a
+    /// `persistent_id` returned, which must not be looked up again.
+    pub fn save_object(&mut self, obj: &Bound<'py, PyAny>, persistent: bool) -> PyResult<()> {
+        self.out.opcode_boundary()?;
+        if persistent && self.hooks.persistent_id.is_some() && self.save_persistent_id(obj)? {
+            return Ok(());
+        }
+        let kind = exact_type(obj);
+        match kind {
+            Exact::NoneType => return Ok(self.out.enc.op(Op::None)),
+            Exact::Bool => return Ok(self.save_bool(obj)),
+            Exact::Int => return self.save_int(obj),
+            Exact::Float => return Ok(self.save_float(obj)),
+            _ => {}
+        }
+        if let Some(index) = self.memo.get(obj) {
+            return self.write_memo_get(index);
+        }
+        match kind {
+            Exact::Str => return self.save_str(obj),
+            Exact::Bytes => return self.save_bytes(obj),
+            _ => {}
+        }
+        let _depth = RecursionGuard::enter(self.py)?;
+        stacker::maybe_grow(STACK_RED_ZONE, STACK_SEGMENT, || match kind {
+            Exact::Dict => self.save_dict(obj),
+            Exact::List => self.save_list(obj),
+            Exact::Tuple => self.save_tuple(obj),
+            Exact::Set => self.save_set(obj),
+            Exact::FrozenSet => self.save_frozenset(obj),
+            Exact::ByteArray => self.save_bytearray(obj),
+            Exact::PickleBuffer => self.save_pickle_buffer(obj),
+            _ => self.save_other(obj, kind),
+        })
+    }
+
+    /// Memoizes `obj` and writes the PUT/MEMOIZE for it.
+    #[inline]
+    pub fn memoize(&mut self, obj: &Bound<'py, PyAny>) -> PyResult<()> {
+        if self.fast.is_some() {
+            return Ok(());
+        }
+        let index = self.memo.insert(obj);
+        self.out
+            .enc
+            .memo_put(index, self.proto)
+            .map_err(encode_error)
+    }
+
+    /// If `obj` is memoized (it was reached again while pickling its own
+    /// parts), the slot to fetch it from.
+    #[inline]
+    pub fn memoized(&self, obj: &Bound<'py, PyAny>) -> Option<usize> {
+        self.memo.get(obj)
+    }
+
+    #[inline]
+    pub fn write_memo_get(&mut self, index: usize) -> PyResult<()> {
+        self.out
+            .enc
+            .memo_get(index, self.proto)
+            .map_err(encode_error)
+    }
+
+    /// Asks `persistent_id`; writes PERSID/BINPERSID if it gave an id.
+    fn save_persistent_id(&mut self, obj: &Bound<'py, PyAny>) -> PyResult<bool> {
+        let Some(persistent_id) = &self.hooks.persistent_id else {
+            return Ok(false);
+        };
+        let pid = persistent_id.call1((obj,))?;
+        if pid.is_none() {
+            return Ok(false);
+        }
+        if self.bin {
+            self.save_object(&pid, false)?;
+            self.out.enc.op(Op::BinPersId);
+        } else {
+            let text = pid.str()?;
+            let text = text.to_str()?;
+            if !text.is_ascii() {
+                return Err(pickling_error(
+                    self.py,
+                    "persistent IDs in protocol 0 must be ASCII strings",
+                ));
+            }
+            self.out.enc.persid_text(text.as_bytes());
+        }
+        Ok(true)
+    }
+
+    /// Fast mode's guard around lists and dicts: refuses a container that
+    /// is already open further up, past a nesting depth.
+    pub fn fast_enter(&mut self, obj: &Bound<'py, PyAny>) -> PyResult<()> {
+        let Some(fast) = &mut self.fast else {
+            return Ok(());
+        };
+        fast.nesting += 1;
+        if fast.nesting >= FAST_NESTING_LIMIT && !fast.open.insert(obj.as_ptr() as usize) {
+            return Err(PyValueError::new_err(format!(
+                "fast mode: can't pickle cyclic objects including object type {} at {:p}",
+                type_name(obj),
+                obj.as_ptr()
+            )));
+        }
+        Ok(())
+    }
+
+    pub fn fast_leave(&mut self, obj: &Bound<'py, PyAny>) {
+        if let Some(fast) = &mut self.fast {
+            if fast.nesting >= FAST_NESTING_LIMIT {
+                fast.open.remove(&(obj.as_ptr() as usize));
+            }
+            fast.nesting = fast.nesting.saturating_sub(1);
+        }
+    }
+}
+
+/// The type's name as error messages show it.
+pub fn type_name(obj: &Bound<'_, PyAny>) -> String {
+    obj.get_type()
+        .name()
+        .map(|name| name.to_string())
+        .unwrap_or_else(|_| "?".into())
+}
+
+/// CPython's recursion accounting around nested saves, so deep nesting
+/// raises RecursionError as the C pickler does.
+struct RecursionGuard;
+
+impl RecursionGuard {
+    fn enter(py: Python<'_>) -> PyResult<Self> {
+        // SAFETY: called with the GIL held; a non-zero return sets RecursionError.
+        if unsafe { ffi::Py_EnterRecursiveCall(c" while pickling an object".as_ptr()) } != 0 {
+            return Err(PyErr::fetch(py));
+        }
+        Ok(RecursionGuard)
+    }
+}
+
+impl Drop for RecursionGuard {
+    fn drop(&mut self) {
+        // SAFETY: pairs with the successful Py_EnterRecursiveCall in `enter`,
+        // on the same thread, with the GIL still held.
+        unsafe { ffi::Py_LeaveRecursiveCall() }
+    }
+}

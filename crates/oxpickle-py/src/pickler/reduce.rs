@@ -1,0 +1,351 @@
+//! Everything that is not an exact builtin container or scalar goes
+//! through the reduce protocol: `reducer_override`, the dispatch table,
+//! `__reduce_ex__` / `__reduce__`, then the tuple they return.
+
+use oxpickle_core::Op;
+use pyo3::exceptions::PyKeyError;
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyString, PyTuple, PyType};
+
+use super::dumper::{type_name, Dumper};
+use crate::errors::pickling_error;
+use crate::ffi::{is_class, Exact};
+
+impl<'py> Dumper<'py, '_> {
+    /// Objects that are not exact builtin containers or scalars.
+    pub(super) fn save_other(&mut self, obj: &Bound<'py, PyAny>, kind: Exact) -> PyResult<()> {
+        if let Some(reducer_override) = &self.hooks.reducer_override {
+            let reduced = reducer_override.call1((obj,))?;
+            if !reduced.is(&self.py.NotImplemented()) {
+                return self.save_reduced(obj, &reduced);
+            }
+        }
+        match kind {
+            Exact::Type => return self.save_type(obj),
+            Exact::Function => return self.save_global(obj, None),
+            _ => {}
+        }
+        let reduced = if let Some(reduce) = self.dispatch_entry(obj)? {
+            reduce.call1((obj,))?
+        } else if is_class(obj) {
+            return self.save_global(obj, None);
+        } else if let Some(reduce_ex) = obj.getattr_opt(pyo3::intern!(self.py, "__reduce_ex__"))? {
+            reduce_ex.call1((self.proto,))?
+        } else if let Some(reduce) = obj.getattr_opt(pyo3::intern!(self.py, "__reduce__"))? {
+            reduce.call0()?
+        } else {
+            return Err(pickling_error(
+                self.py,
+                format!("can't pickle '{}' object: {}", type_name(obj), obj.repr()?),
+            ));
+        };
+        self.save_reduced(obj, &reduced)
+    }
+
+    /// The reducer registered for `obj`'s type in the Pickler's dispatch
+    /// table, or else in copyreg's.
+    fn dispatch_entry(&self, obj: &Bound<'py, PyAny>) -> PyResult<Option<Bound<'py, PyAny>>> {
+        let class = obj.get_type();
+        match &self.hooks.dispatch_table {
+            None => self.stdlib.dispatch_table.bind(self.py).get_item(&class),
+            Some(table) => match table.get_item(&class) {
+                Ok(reduce) => Ok(Some(reduce)),
+                Err(err) if err.is_instance_of::<PyKeyError>(self.py) => Ok(None),
+                Err(err) => Err(err),
+            },
+        }
+    }
+
+    /// What a reducer returned: a name (the object is a global) or a tuple.
+    fn save_reduced(
+        &mut self,
+        obj: &Bound<'py, PyAny>,
+        reduced: &Bound<'py, PyAny>,
+    ) -> PyResult<()> {
+        if let Ok(name) = reduced.cast::<PyString>() {
+            return self.save_global(obj, Some(name.clone()));
+        }
+        let Ok(tuple) = reduced.cast::<PyTuple>() else {
+            return Err(pickling_error(
+                self.py,
+                "__reduce__ must return a string or tuple",
+            ));
+        };
+        self.save_reduce(tuple, Some(obj))
+    }
+
+    /// Writes a reduce tuple `(callable, args[, state[, listitems[,
+    /// dictitems[, state_setter]]]])`. `obj`, when given, is memoized.
+    pub(super) fn save_reduce(
+        &mut self,
+        reduce: &Bound<'py, PyTuple>,
+        obj: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<()> {
+        let parts = ReduceParts::unpack(self.py, reduce)?;
+        match self.newobj_kind(&parts.callable)? {
+            NewObj::Ex => self.save_newobj_ex(&parts.args)?,
+            NewObj::Plain => self.save_newobj(&parts.args, obj)?,
+            NewObj::No => {
+                self.save(&parts.callable)?;
+                self.save(parts.args.as_any())?;
+                self.out.enc.op(Op::Reduce);
+            }
+        }
+        if let Some(obj) = obj {
+            if let Some(index) = self.memoized(obj) {
+                // The object was reached again through its own arguments.
+                self.out.enc.op(Op::Pop);
+                return self.write_memo_get(index);
+            }
+            self.memoize(obj)?;
+        }
+        if let Some(items) = parts.list_items {
+            self.write_items(items, Self::save_item, Op::Append, Op::Appends)?;
+        }
+        if let Some(items) = parts.dict_items {
+            self.write_items(items, Self::save_pair, Op::SetItem, Op::SetItems)?;
+        }
+        let Some(state) = parts.state else {
+            return Ok(());
+        };
+        match (parts.state_setter, obj) {
+            (Some(setter), Some(obj)) => {
+                // setter(obj, state), then drop its result: BUILD's effect
+                // without BUILD.
+                self.save(&setter)?;
+                self.save(obj)?;
+                self.save(&state)?;
+                self.out.enc.op(Op::Tuple2);
+                self.out.enc.op(Op::Reduce);
+                self.out.enc.op(Op::Pop);
+            }
+            _ => {
+                self.save(&state)?;
+                self.out.enc.op(Op::Build);
+            }
+        }
+        Ok(())
+    }
+
+    /// From protocol 2, `copyreg.__newobj__` and `__newobj_ex__` (recognised
+    /// by name, as CPython does) become NEWOBJ and NEWOBJ_EX.
+    fn newobj_kind(&self, callable: &Bound<'py, PyAny>) -> PyResult<NewObj> {
+        if self.proto < 2 {
+            return Ok(NewObj::No);
+        }
+        let Some(name) = callable.getattr_opt(pyo3::intern!(self.py, "__name__"))? else {
+            return Ok(NewObj::No);
+        };
+        let Ok(name) = name.cast::<PyString>() else {
+            return Ok(NewObj::No);
+        };
+        Ok(match name.to_str()? {
+            "__newobj_ex__" => NewObj::Ex,
+            "__newobj__" => NewObj::Plain,
+            _ => NewObj::No,
+        })
+    }
+
+    /// `cls.__new__(cls, *args)`: NEWOBJ.
+    fn save_newobj(
+        &mut self,
+        args: &Bound<'py, PyTuple>,
+        obj: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<()> {
+        let py = self.py;
+        if args.is_empty() {
+            return Err(pickling_error(py, "__newobj__ arglist is empty"));
+        }
+        let class = args.get_item(0)?;
+        if !is_class(&class) {
+            return Err(pickling_error(
+                py,
+                "args[0] from __newobj__ args is not a type",
+            ));
+        }
+        if let Some(obj) = obj {
+            if !obj.getattr(pyo3::intern!(py, "__class__"))?.is(&class) {
+                return Err(pickling_error(
+                    py,
+                    "args[0] from __newobj__ args has the wrong class",
+                ));
+            }
+        }
+        self.save(&class)?;
+        self.save(args.get_slice(1, args.len()).as_any())?;
+        self.out.enc.op(Op::NewObj);
+        Ok(())
+    }
+
+    /// `cls.__new__(cls, *args, **kwargs)`: NEWOBJ_EX from protocol 4,
+    /// `partial(cls.__new__, cls, *args, **kwargs)()` before.
+    fn save_newobj_ex(&mut self, args: &Bound<'py, PyTuple>) -> PyResult<()> {
+        let py = self.py;
+        if args.len() != 3 {
+            return Err(pickling_error(
+                py,
+                format!(
+                    "length of the NEWOBJ_EX argument tuple must be exactly 3, not {}",
+                    args.len()
+                ),
+            ));
+        }
+        let class = args.get_item(0)?;
+        if !is_class(&class) {
+            return Err(pickling_error(
+                py,
+                format!(
+                    "first item from NEWOBJ_EX argument tuple must be a class, not {}",
+                    type_name(&class)
+                ),
+            ));
+        }
+        let new_args = args.get_item(1)?;
+        let Ok(new_args) = new_args.cast::<PyTuple>() else {
+            return Err(pickling_error(
+                py,
+                format!(
+                    "second item from NEWOBJ_EX argument tuple must be a tuple, not {}",
+                    type_name(&new_args)
+                ),
+            ));
+        };
+        let kwargs = args.get_item(2)?;
+        let Ok(kwargs) = kwargs.cast::<PyDict>() else {
+            return Err(pickling_error(
+                py,
+                format!(
+                    "third item from NEWOBJ_EX argument tuple must be a dict, not {}",
+                    type_name(&kwargs)
+                ),
+            ));
+        };
+        if self.proto >= 4 {
+            self.save(&class)?;
+            self.save(new_args.as_any())?;
+            self.save(kwargs.as_any())?;
+            self.out.enc.op(Op::NewObjEx);
+            return Ok(());
+        }
+        let mut partial_args = vec![class.getattr(pyo3::intern!(py, "__new__"))?, class.clone()];
+        partial_args.extend(new_args.iter());
+        let partial = self
+            .stdlib
+            .partial
+            .bind(py)
+            .call(PyTuple::new(py, partial_args)?, Some(kwargs))?;
+        self.save(&partial)?;
+        self.save(PyTuple::empty(py).as_any())?;
+        self.out.enc.op(Op::Reduce);
+        Ok(())
+    }
+}
+
+enum NewObj {
+    No,
+    Plain,
+    Ex,
+}
+
+/// A reduce tuple, checked as CPython checks it.
+struct ReduceParts<'py> {
+    callable: Bound<'py, PyAny>,
+    args: Bound<'py, PyTuple>,
+    state: Option<Bound<'py, PyAny>>,
+    list_items: Option<Bound<'py, pyo3::types::PyIterator>>,
+    dict_items: Option<Bound<'py, pyo3::types::PyIterator>>,
+    state_setter: Option<Bound<'py, PyAny>>,
+}
+
+impl<'py> ReduceParts<'py> {
+    fn unpack(py: Python<'py>, reduce: &Bound<'py, PyTuple>) -> PyResult<Self> {
+        let len = reduce.len();
+        if !(2..=6).contains(&len) {
+            return Err(pickling_error(
+                py,
+                "tuple returned by __reduce__ must contain 2 through 6 elements",
+            ));
+        }
+        let part = |i: usize| -> PyResult<Option<Bound<'py, PyAny>>> {
+            if i >= len {
+                return Ok(None);
+            }
+            let item = reduce.get_item(i)?;
+            Ok((!item.is_none()).then_some(item))
+        };
+        let callable = reduce.get_item(0)?;
+        if !callable.is_callable() {
+            return Err(pickling_error(
+                py,
+                "first item of the tuple returned by __reduce__ must be callable",
+            ));
+        }
+        let args = reduce.get_item(1)?;
+        let Ok(args) = args.cast_into::<PyTuple>() else {
+            return Err(pickling_error(
+                py,
+                "second item of the tuple returned by __reduce__ must be a tuple",
+            ));
+        };
+        let iterator = |i: usize,
+                        ordinal: &str|
+         -> PyResult<Option<Bound<'py, pyo3::types::PyIterator>>> {
+            let Some(items) = part(i)? else {
+                return Ok(None);
+            };
+            match items.cast_into::<pyo3::types::PyIterator>() {
+                Ok(iterator) => Ok(Some(iterator)),
+                Err(err) => Err(pickling_error(
+                    py,
+                    format!(
+                        "{ordinal} element of the tuple returned by __reduce__ must be an iterator, not {}",
+                        type_name(&err.into_inner())
+                    ),
+                )),
+            }
+        };
+        let list_items = iterator(3, "fourth")?;
+        let dict_items = iterator(4, "fifth")?;
+        let state_setter = part(5)?;
+        if let Some(setter) = &state_setter {
+            if !setter.is_callable() {
+                return Err(pickling_error(
+                    py,
+                    format!(
+                        "sixth element of the tuple returned by __reduce__ must be a function, not {}",
+                        type_name(setter)
+                    ),
+                ));
+            }
+        }
+        Ok(ReduceParts {
+            callable,
+            args,
+            state: part(2)?,
+            list_items,
+            dict_items,
+            state_setter,
+        })
+    }
+}
+
+/// `type(None)`, `type(...)` and `type(NotImplemented)` are not importable
+/// by name; they travel as `type(singleton)`.
+pub(super) fn singleton_of_type<'py>(
+    py: Python<'py>,
+    class: &Bound<'py, PyAny>,
+) -> Option<Bound<'py, PyAny>> {
+    [py.None(), py.Ellipsis(), py.NotImplemented()]
+        .into_iter()
+        .map(|singleton| singleton.into_bound(py))
+        .find(|singleton| singleton.get_type().is(class))
+}
+
+/// `(type, (singleton,))`, the reduce tuple for a singleton's type.
+pub(super) fn singleton_type_reduce<'py>(
+    py: Python<'py>,
+    singleton: Bound<'py, PyAny>,
+) -> PyResult<Bound<'py, PyTuple>> {
+    let args = PyTuple::new(py, [singleton])?;
+    PyTuple::new(py, [py.get_type::<PyType>().into_any(), args.into_any()])
+}

@@ -1,0 +1,123 @@
+//! str, bytes and bytearray: length-prefixed payloads, memoized.
+//!
+//! Protocols without an opcode for a type fall back to the same reduce
+//! tuples CPython writes, so Python 2 can read protocol 0–2 output.
+
+use oxpickle_core::{Header, FRAME_SIZE_TARGET};
+use pyo3::ffi;
+use pyo3::prelude::*;
+use pyo3::types::{PyByteArray, PyBytes, PyTuple};
+
+use super::dumper::Dumper;
+use super::output::encode_error;
+use crate::ffi::{bytes_data, code_points, owned};
+
+impl<'py> Dumper<'py, '_> {
+    pub(super) fn save_str(&mut self, obj: &Bound<'py, PyAny>) -> PyResult<()> {
+        if self.bin {
+            self.write_utf8(obj)?;
+        } else {
+            self.out.enc.unicode_text(code_points(obj));
+        }
+        self.memoize(obj)
+    }
+
+    fn write_utf8(&mut self, obj: &Bound<'py, PyAny>) -> PyResult<()> {
+        let mut len: ffi::Py_ssize_t = 0;
+        // SAFETY: `obj` is an exact str. Its UTF-8 form is cached inside
+        // the str, so the data lives as long as `obj`.
+        let utf8 = unsafe { ffi::PyUnicode_AsUTF8AndSize(obj.as_ptr(), &mut len) };
+        if utf8.is_null() {
+            // Lone surrogates have no UTF-8 form; "surrogatepass" encodes
+            // them the way CPython's pickler (and unpickler) expect.
+            drop(PyErr::fetch(self.py));
+            let encoded = obj.call_method1("encode", ("utf-8", "surrogatepass"))?;
+            return self.write_utf8_payload(bytes_data(&encoded), &encoded);
+        }
+        // SAFETY: as above; `len` is the length CPython reported.
+        let data = unsafe { std::slice::from_raw_parts(utf8.cast::<u8>(), len as usize) };
+        if data.len() >= FRAME_SIZE_TARGET && self.out.has_file() {
+            // A large payload is handed to the file as is, and the file
+            // may keep it: give it a bytes object that owns its memory.
+            let owner = PyBytes::new(self.py, data);
+            return self.write_utf8_payload(data, owner.as_any());
+        }
+        self.write_utf8_payload(data, obj)
+    }
+
+    fn write_utf8_payload(&mut self, utf8: &[u8], owner: &Bound<'py, PyAny>) -> PyResult<()> {
+        let header = Header::unicode(utf8.len(), self.proto).map_err(encode_error)?;
+        self.out.payload(header.as_slice(), utf8, owner)
+    }
+
+    pub(super) fn save_bytes(&mut self, obj: &Bound<'py, PyAny>) -> PyResult<()> {
+        let data = bytes_data(obj);
+        if self.proto < 3 {
+            return self.save_bytes_for_python2(obj, data);
+        }
+        self.write_binary(obj, data, true)
+    }
+
+    /// A BINBYTES-family payload (`readonly`) or BYTEARRAY8, then its memo
+    /// entry. `obj` is what the payload is handed to a file as.
+    pub(super) fn write_binary(
+        &mut self,
+        obj: &Bound<'py, PyAny>,
+        data: &[u8],
+        readonly: bool,
+    ) -> PyResult<()> {
+        let header = if readonly {
+            Header::bytes(data.len(), self.proto).map_err(encode_error)?
+        } else {
+            Header::bytearray(data.len())
+        };
+        self.out.payload(header.as_slice(), data, obj)?;
+        self.memoize(obj)
+    }
+
+    /// Protocols 0–2 have no bytes opcode: `codecs.encode(text, "latin1")`
+    /// rebuilds bytes on Python 3 and a str on Python 2.
+    fn save_bytes_for_python2(&mut self, obj: &Bound<'py, PyAny>, data: &[u8]) -> PyResult<()> {
+        let py = self.py;
+        let reduce = if data.is_empty() {
+            let class = py.get_type::<PyBytes>().into_any();
+            PyTuple::new(py, [class, PyTuple::empty(py).into_any()])?
+        } else {
+            let latin1 = pyo3::intern!(py, "latin1").clone().into_any();
+            let args = PyTuple::new(py, [decode_latin1(py, data)?, latin1])?;
+            PyTuple::new(
+                py,
+                [self.stdlib.codecs_encode.bind(py).clone(), args.into_any()],
+            )?
+        };
+        self.save_reduce(&reduce, Some(obj))
+    }
+
+    pub(super) fn save_bytearray(&mut self, obj: &Bound<'py, PyAny>) -> PyResult<()> {
+        let py = self.py;
+        let array = obj.cast::<PyByteArray>()?;
+        if self.proto >= 5 {
+            // SAFETY: no Python code runs while the slice is alive (the
+            // payload is copied, or handed to `write` as the bytearray
+            // itself), so the bytearray cannot be resized under it.
+            let data = unsafe { array.as_bytes() };
+            return self.write_binary(obj, data, false);
+        }
+        let class = py.get_type::<PyByteArray>().into_any();
+        let args = if array.len() == 0 {
+            PyTuple::empty(py)
+        } else {
+            PyTuple::new(py, [PyBytes::new(py, &array.to_vec())])?
+        };
+        let reduce = PyTuple::new(py, [class, args.into_any()])?;
+        self.save_reduce(&reduce, Some(obj))
+    }
+}
+
+fn decode_latin1<'py>(py: Python<'py>, data: &[u8]) -> PyResult<Bound<'py, PyAny>> {
+    let len = data.len() as ffi::Py_ssize_t;
+    // SAFETY: the pointer and length describe `data`; latin-1 accepts any byte.
+    owned(py, unsafe {
+        ffi::PyUnicode_DecodeLatin1(data.as_ptr().cast(), len, std::ptr::null())
+    })
+}

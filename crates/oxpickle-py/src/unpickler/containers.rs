@@ -1,0 +1,171 @@
+//! Tuples, lists, dicts, sets, frozensets, and filling them.
+
+use oxpickle_core::Op;
+use pyo3::ffi;
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyFrozenSet, PyList, PySet, PyTuple};
+
+use super::machine::Machine;
+
+impl<'py> Machine<'py, '_> {
+    pub(super) fn load_empty(&mut self, op: Op) -> PyResult<()> {
+        let py = self.py;
+        let obj = match op {
+            Op::EmptyList => PyList::empty(py).into_any(),
+            Op::EmptyTuple => PyTuple::empty(py).into_any(),
+            Op::EmptyDict => PyDict::new(py).into_any(),
+            _ => PySet::empty(py)?.into_any(),
+        };
+        self.push(obj);
+        Ok(())
+    }
+
+    pub(super) fn load_tuple(&mut self, op: Op) -> PyResult<()> {
+        let start = match op {
+            Op::Tuple => self.pop_mark()?,
+            _ => {
+                let len = match op {
+                    Op::Tuple1 => 1,
+                    Op::Tuple2 => 2,
+                    _ => 3,
+                };
+                self.stack
+                    .len()
+                    .checked_sub(len)
+                    .ok_or_else(|| self.underflow())?
+            }
+        };
+        let tuple = self.take_tuple(start)?;
+        self.push(tuple.into_any());
+        Ok(())
+    }
+
+    pub(super) fn load_list(&mut self) -> PyResult<()> {
+        let start = self.pop_mark()?;
+        let list = self.take_list(start)?;
+        self.push(list.into_any());
+        Ok(())
+    }
+
+    pub(super) fn load_dict(&mut self) -> PyResult<()> {
+        let start = self.pop_mark()?;
+        if (self.stack.len() - start) % 2 != 0 {
+            return Err(self.fail("odd number of items for DICT"));
+        }
+        let dict = PyDict::new(self.py);
+        for pair in self.stack[start..].chunks_exact(2) {
+            dict.set_item(&pair[0], &pair[1])?;
+        }
+        self.stack.truncate(start);
+        self.push(dict.into_any());
+        Ok(())
+    }
+
+    pub(super) fn load_frozenset(&mut self) -> PyResult<()> {
+        let start = self.pop_mark()?;
+        let items = self.take_tuple(start)?;
+        let set = PyFrozenSet::new(self.py, items.iter())?;
+        self.push(set.into_any());
+        Ok(())
+    }
+
+    /// APPEND/APPENDS: `stack[at..]` go into the list at `stack[at - 1]`.
+    /// Anything with `extend` or `append` will do, as PEP 307 says.
+    pub(super) fn append_from(&mut self, at: Option<usize>) -> PyResult<()> {
+        let target = self.target_below(at)?;
+        let Some((at, target)) = target else {
+            return Ok(());
+        };
+        if let Ok(list) = target.cast::<PyList>() {
+            if list.is_exact_instance_of::<PyList>() {
+                let items = self.take_list(at)?;
+                let end = list.len();
+                // SAFETY: both are lists; slice assignment at the end appends.
+                let status = unsafe {
+                    ffi::PyList_SetSlice(
+                        list.as_ptr(),
+                        end as ffi::Py_ssize_t,
+                        end as ffi::Py_ssize_t,
+                        items.as_ptr(),
+                    )
+                };
+                return if status < 0 {
+                    Err(PyErr::fetch(self.py))
+                } else {
+                    Ok(())
+                };
+            }
+        }
+        if let Some(extend) = target.getattr_opt(pyo3::intern!(self.py, "extend"))? {
+            let items = self.take_list(at)?;
+            extend.call1((items,))?;
+            return Ok(());
+        }
+        let append = target.getattr(pyo3::intern!(self.py, "append"))?;
+        let items: Vec<_> = self.stack.drain(at..).collect();
+        for item in items {
+            append.call1((item,))?;
+        }
+        Ok(())
+    }
+
+    /// SETITEM/SETITEMS: key/value pairs from `stack[at..]` go into the
+    /// mapping at `stack[at - 1]`.
+    pub(super) fn set_items_from(&mut self, at: Option<usize>) -> PyResult<()> {
+        let Some((at, target)) = self.target_below(at)? else {
+            return Ok(());
+        };
+        if (self.stack.len() - at) % 2 != 0 {
+            return Err(self.fail("odd number of items for SETITEMS"));
+        }
+        let items: Vec<_> = self.stack.drain(at..).collect();
+        let exact_dict = target.is_exact_instance_of::<PyDict>();
+        for pair in items.chunks_exact(2) {
+            if exact_dict {
+                // SAFETY: `target` is an exact dict; key and value are live.
+                let status = unsafe {
+                    ffi::PyDict_SetItem(target.as_ptr(), pair[0].as_ptr(), pair[1].as_ptr())
+                };
+                if status < 0 {
+                    return Err(PyErr::fetch(self.py));
+                }
+            } else {
+                target.set_item(&pair[0], &pair[1])?;
+            }
+        }
+        Ok(())
+    }
+
+    /// ADDITEMS: `stack[mark..]` go into the set below the mark.
+    pub(super) fn load_additems(&mut self) -> PyResult<()> {
+        let mark = self.pop_mark()?;
+        let Some((at, target)) = self.target_below(Some(mark))? else {
+            return Ok(());
+        };
+        if let Ok(set) = target.cast::<PySet>() {
+            for item in self.stack.drain(at..) {
+                set.add(item)?;
+            }
+            return Ok(());
+        }
+        let add = target.getattr(pyo3::intern!(self.py, "add"))?;
+        let items: Vec<_> = self.stack.drain(at..).collect();
+        for item in items {
+            add.call1((item,))?;
+        }
+        Ok(())
+    }
+
+    /// The container under `stack[at..]` for the filling opcodes, or None
+    /// when there is nothing to add. The container must sit above the fence.
+    fn target_below(&self, at: Option<usize>) -> PyResult<Option<(usize, Bound<'py, PyAny>)>> {
+        let len = self.stack.len();
+        let at = at
+            .filter(|&at| at <= len && at > self.fence())
+            .ok_or_else(|| self.underflow())?;
+        if at == len {
+            return Ok(None);
+        }
+        Ok(Some((at, self.stack[at - 1].clone())))
+    }
+}

@@ -1,0 +1,323 @@
+//! The unpickling machine: runs instructions from a `Source` against an
+//! object stack, a mark stack and the memo, and builds Python objects.
+//!
+//! Stack discipline is CPython's: the top mark is a fence that ordinary
+//! pops may not cross, and errors are the ones `_pickle` raises, with the
+//! opcode and byte offset added.
+
+use std::ffi::CString;
+
+use oxpickle_core::{Arg, Instr, Op};
+use pyo3::exceptions::PyEOFError;
+use pyo3::ffi;
+use pyo3::prelude::*;
+use pyo3::types::{PyIterator, PyList, PyTuple};
+
+use super::memo::UnpickleMemo;
+use super::source::Source;
+use super::Unpickler;
+use crate::errors::unpickling_error;
+use crate::stdlib::Stdlib;
+
+/// How strings from Python 2 pickles are decoded, and whether Python 2
+/// names are mapped to Python 3 ones.
+pub struct LoadSettings {
+    pub fix_imports: bool,
+    /// None means "bytes": STRING/BINSTRING payloads stay bytes.
+    pub encoding: Option<CString>,
+    pub errors: CString,
+}
+
+impl LoadSettings {
+    pub fn new(fix_imports: bool, encoding: &str, errors: &str) -> PyResult<Self> {
+        let c_string = |text: &str| {
+            CString::new(text)
+                .map_err(|_| pyo3::exceptions::PyValueError::new_err("embedded null character"))
+        };
+        Ok(LoadSettings {
+            fix_imports,
+            encoding: if encoding == "bytes" {
+                None
+            } else {
+                Some(c_string(encoding)?)
+            },
+            errors: c_string(errors)?,
+        })
+    }
+}
+
+/// The Python-level hooks of one load.
+#[derive(Default)]
+pub struct LoadHooks<'py> {
+    /// An overriding `find_class` (a subclass's), bound to the unpickler.
+    pub find_class: Option<Bound<'py, PyAny>>,
+    pub persistent_load: Option<Bound<'py, PyAny>>,
+    /// The iterator over `buffers=`.
+    pub buffers: Option<Bound<'py, PyIterator>>,
+    /// The Unpickler object, told the protocol so its `find_class` knows it.
+    pub owner: Option<Bound<'py, Unpickler>>,
+}
+
+pub struct Machine<'py, 'm> {
+    pub py: Python<'py>,
+    pub stack: Vec<Bound<'py, PyAny>>,
+    /// Stack heights at each open MARK.
+    pub marks: Vec<usize>,
+    pub memo: &'m mut UnpickleMemo,
+    pub proto: u8,
+    pub settings: &'m LoadSettings,
+    pub hooks: LoadHooks<'py>,
+    pub stdlib: &'py Stdlib,
+    /// The instruction being run, for error messages.
+    at: (Op, usize),
+}
+
+impl<'py, 'm> Machine<'py, 'm> {
+    pub fn new(
+        py: Python<'py>,
+        memo: &'m mut UnpickleMemo,
+        settings: &'m LoadSettings,
+        hooks: LoadHooks<'py>,
+    ) -> PyResult<Self> {
+        Ok(Machine {
+            py,
+            stack: Vec::with_capacity(16),
+            marks: Vec::new(),
+            memo,
+            proto: 0,
+            settings,
+            hooks,
+            stdlib: Stdlib::get(py)?,
+            at: (Op::Stop, 0),
+        })
+    }
+
+    /// Runs instructions until STOP and returns the object on top.
+    pub fn run(&mut self, source: &mut impl Source<'py>) -> PyResult<Bound<'py, PyAny>> {
+        loop {
+            let Some(instr) = source.next_instr()? else {
+                return Err(PyEOFError::new_err("Ran out of input"));
+            };
+            let offset = instr.offset;
+            self.at = (instr.op, offset);
+            match (instr.op, instr.arg) {
+                (Op::Frame, Arg::Uint(len)) => source.frame(len, offset)?,
+                (Op::Stop, _) => {
+                    source.finish()?;
+                    return self.pop();
+                }
+                _ => self.exec(instr).map_err(|err| self.locate(err))?,
+            }
+        }
+    }
+
+    fn exec(&mut self, instr: Instr<'_>) -> PyResult<()> {
+        let Instr { op, arg, .. } = instr;
+        match op {
+            Op::None | Op::NewTrue | Op::NewFalse | Op::BinInt | Op::BinInt1 | Op::BinInt2 => {
+                self.load_constant(op, arg)
+            }
+            Op::Int | Op::Long | Op::Float | Op::Long1 | Op::Long4 | Op::BinFloat => {
+                self.load_number(op, arg)
+            }
+            Op::String
+            | Op::BinString
+            | Op::ShortBinString
+            | Op::BinBytes
+            | Op::ShortBinBytes
+            | Op::BinBytes8
+            | Op::ByteArray8
+            | Op::Unicode
+            | Op::ShortBinUnicode
+            | Op::BinUnicode
+            | Op::BinUnicode8 => self.load_text(op, arg),
+            Op::NextBuffer => self.load_next_buffer(),
+            Op::ReadonlyBuffer => self.load_readonly_buffer(),
+            Op::EmptyList | Op::EmptyTuple | Op::EmptyDict | Op::EmptySet => self.load_empty(op),
+            Op::Tuple | Op::Tuple1 | Op::Tuple2 | Op::Tuple3 => self.load_tuple(op),
+            Op::List => self.load_list(),
+            Op::Dict => self.load_dict(),
+            Op::FrozenSet => self.load_frozenset(),
+            Op::Append => {
+                let at = self.stack.len().checked_sub(1);
+                self.append_from(at)
+            }
+            Op::Appends => {
+                let mark = self.pop_mark()?;
+                self.append_from(Some(mark))
+            }
+            Op::SetItem => {
+                let at = self.stack.len().checked_sub(2);
+                self.set_items_from(at)
+            }
+            Op::SetItems => {
+                let mark = self.pop_mark()?;
+                self.set_items_from(Some(mark))
+            }
+            Op::AddItems => self.load_additems(),
+            Op::Pop => self.load_pop(),
+            Op::Dup => {
+                let top = self.top()?.clone();
+                self.stack.push(top);
+                Ok(())
+            }
+            Op::Mark => {
+                self.marks.push(self.stack.len());
+                Ok(())
+            }
+            Op::PopMark => {
+                let mark = self.pop_mark()?;
+                self.stack.truncate(mark);
+                Ok(())
+            }
+            Op::Get | Op::BinGet | Op::LongBinGet => self.load_get(arg),
+            Op::Put | Op::BinPut | Op::LongBinPut => self.load_put(arg),
+            Op::Memoize => {
+                let top = self.top()?.clone().unbind();
+                self.memo.put(self.memo.len(), top);
+                Ok(())
+            }
+            Op::Ext1 | Op::Ext2 | Op::Ext4 => self.load_ext(arg),
+            Op::Global => self.load_global(arg),
+            Op::StackGlobal => self.load_stack_global(),
+            Op::Inst => self.load_inst(arg),
+            Op::Obj => self.load_obj(),
+            Op::NewObj => self.load_newobj(false),
+            Op::NewObjEx => self.load_newobj(true),
+            Op::Reduce => self.load_reduce(),
+            Op::Build => self.load_build(),
+            Op::PersId => self.load_persid(arg),
+            Op::BinPersId => {
+                let pid = self.pop()?;
+                self.persistent_load(pid)
+            }
+            Op::Proto => self.load_proto(arg),
+            // The run loop handles these two.
+            Op::Frame | Op::Stop => Ok(()),
+        }
+    }
+
+    fn load_proto(&mut self, arg: Arg<'_>) -> PyResult<()> {
+        let Arg::Uint(proto) = arg else {
+            return Err(self.fail("bad PROTO argument"));
+        };
+        match u8::try_from(proto)
+            .ok()
+            .filter(|p| *p <= oxpickle_core::op::HIGHEST_PROTOCOL)
+        {
+            Some(proto) => {
+                self.proto = proto;
+                if let Some(owner) = &self.hooks.owner {
+                    owner.borrow_mut().proto = proto;
+                }
+                Ok(())
+            }
+            None => Err(pyo3::exceptions::PyValueError::new_err(format!(
+                "unsupported pickle protocol: {proto}"
+            ))),
+        }
+    }
+
+    fn load_pop(&mut self) -> PyResult<()> {
+        // POP also removes a MARK pushed last, as CPython's split stacks do.
+        if self.marks.last() == Some(&self.stack.len()) {
+            self.marks.pop();
+            return Ok(());
+        }
+        self.pop().map(drop)
+    }
+
+    // ----- stack helpers -------------------------------------------------
+
+    /// The lowest stack index ordinary pops may reach.
+    #[inline]
+    pub fn fence(&self) -> usize {
+        self.marks.last().copied().unwrap_or(0)
+    }
+
+    #[inline]
+    pub fn push(&mut self, obj: Bound<'py, PyAny>) {
+        self.stack.push(obj);
+    }
+
+    /// Pushes the result of a C-API call that returns a new reference.
+    #[inline]
+    pub fn push_owned(&mut self, ptr: *mut ffi::PyObject) -> PyResult<()> {
+        let obj = crate::ffi::owned(self.py, ptr)?;
+        self.stack.push(obj);
+        Ok(())
+    }
+
+    #[inline]
+    pub fn pop(&mut self) -> PyResult<Bound<'py, PyAny>> {
+        if self.stack.len() <= self.fence() {
+            return Err(self.underflow());
+        }
+        self.stack.pop().ok_or_else(|| self.underflow())
+    }
+
+    #[inline]
+    pub fn top(&self) -> PyResult<&Bound<'py, PyAny>> {
+        if self.stack.len() <= self.fence() {
+            return Err(self.underflow());
+        }
+        self.stack.last().ok_or_else(|| self.underflow())
+    }
+
+    /// Closes the innermost MARK; returns the stack height it marked.
+    pub fn pop_mark(&mut self) -> PyResult<usize> {
+        self.marks
+            .pop()
+            .ok_or_else(|| self.fail("could not find MARK"))
+    }
+
+    /// Moves `stack[start..]` into a new tuple.
+    pub fn take_tuple(&mut self, start: usize) -> PyResult<Bound<'py, PyTuple>> {
+        if start < self.fence() || start > self.stack.len() {
+            return Err(self.underflow());
+        }
+        PyTuple::new(self.py, self.stack.drain(start..))
+    }
+
+    /// Moves `stack[start..]` into a new list.
+    pub fn take_list(&mut self, start: usize) -> PyResult<Bound<'py, PyList>> {
+        if start < self.fence() || start > self.stack.len() {
+            return Err(self.underflow());
+        }
+        PyList::new(self.py, self.stack.drain(start..))
+    }
+
+    // ----- errors ---------------------------------------------------------
+
+    pub fn underflow(&self) -> PyErr {
+        if self.marks.is_empty() {
+            self.fail("unpickling stack underflow")
+        } else {
+            self.fail("unexpected MARK found")
+        }
+    }
+
+    /// An UnpicklingError that says which instruction failed and where.
+    pub fn fail(&self, message: &str) -> PyErr {
+        let (op, offset) = self.at;
+        unpickling_error(
+            self.py,
+            format!("{message} ({} at byte {offset})", op.name()),
+        )
+    }
+
+    /// Adds where it happened to an error raised by Python code the
+    /// instruction called (a constructor, `__setstate__`, an import).
+    fn locate(&self, err: PyErr) -> PyErr {
+        let (op, offset) = self.at;
+        let note = format!(
+            "raised while unpickling {} at byte {offset} of the pickle",
+            op.name()
+        );
+        // A failure to attach the note must not replace the real error.
+        let _ = err
+            .value(self.py)
+            .call_method1(pyo3::intern!(self.py, "add_note"), (note,));
+        err
+    }
+}

@@ -1,0 +1,163 @@
+//! Building instances: INST, OBJ, NEWOBJ, NEWOBJ_EX, REDUCE and BUILD.
+
+use oxpickle_core::Arg;
+use pyo3::ffi;
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyString, PyTuple};
+
+use super::machine::Machine;
+use crate::ffi::{is_class, owned};
+
+impl<'py> Machine<'py, '_> {
+    /// INST: `MARK args… INST module\nname\n`.
+    pub(super) fn load_inst(&mut self, arg: Arg<'_>) -> PyResult<()> {
+        let Arg::Pair(module, name) = arg else {
+            return Err(self.fail("bad argument"));
+        };
+        let mark = self.pop_mark()?;
+        let class = {
+            let (module, name) = (self.name_line(module, true)?, self.name_line(name, true)?);
+            self.find_class(&module, &name)?
+        };
+        let args = self.take_tuple(mark)?;
+        let obj = instantiate(&class, &args)?;
+        self.push(obj);
+        Ok(())
+    }
+
+    /// OBJ: `MARK class args… OBJ`.
+    pub(super) fn load_obj(&mut self) -> PyResult<()> {
+        let mark = self.pop_mark()?;
+        if self.stack.len() < mark + 1 {
+            return Err(self.underflow());
+        }
+        let args = self.take_tuple(mark + 1)?;
+        let class = self.pop()?;
+        let obj = instantiate(&class, &args)?;
+        self.push(obj);
+        Ok(())
+    }
+
+    /// NEWOBJ / NEWOBJ_EX: `cls.__new__(cls, *args[, **kwargs])`, called
+    /// through the type's slot as CPython does.
+    pub(super) fn load_newobj(&mut self, with_kwargs: bool) -> PyResult<()> {
+        let opname = if with_kwargs { "NEWOBJ_EX" } else { "NEWOBJ" };
+        let kwargs = if with_kwargs { Some(self.pop()?) } else { None };
+        let args = self.pop()?;
+        let class = self.pop()?;
+        if !is_class(&class) {
+            return Err(self.fail(&format!(
+                "{opname} class argument must be a type, not {}",
+                class.get_type().name()?
+            )));
+        }
+        let class_ptr = class.as_ptr().cast::<ffi::PyTypeObject>();
+        // SAFETY: `class` is a type object, so reading its tp_new slot is valid.
+        let Some(tp_new) = (unsafe { (*class_ptr).tp_new }) else {
+            return Err(self.fail(&format!(
+                "{opname} class argument '{}' doesn't have __new__",
+                class.cast::<pyo3::types::PyType>()?.name()?
+            )));
+        };
+        if !args.is_instance_of::<PyTuple>() {
+            return Err(self.fail(&format!(
+                "{opname} args argument must be a tuple, not {}",
+                args.get_type().name()?
+            )));
+        }
+        if let Some(kwargs) = &kwargs {
+            if !kwargs.is_instance_of::<PyDict>() {
+                return Err(self.fail(&format!(
+                    "{opname} kwargs argument must be a dict, not {}",
+                    kwargs.get_type().name()?
+                )));
+            }
+        }
+        let kwargs_ptr = kwargs.as_ref().map_or(std::ptr::null_mut(), |k| k.as_ptr());
+        // SAFETY: tp_new of a type, called with that type, a tuple and a
+        // dict or null, as its contract asks.
+        let obj = unsafe { tp_new(class_ptr, args.as_ptr(), kwargs_ptr) };
+        self.push_owned(obj)
+    }
+
+    /// REDUCE: `callable(*args)`.
+    pub(super) fn load_reduce(&mut self) -> PyResult<()> {
+        let args = self.pop()?;
+        let callable = self.pop()?;
+        // SAFETY: both are live objects; PyObject_CallObject checks that
+        // `args` is a tuple and raises TypeError otherwise.
+        let obj = unsafe { ffi::PyObject_CallObject(callable.as_ptr(), args.as_ptr()) };
+        self.push_owned(obj)
+    }
+
+    /// BUILD: `obj.__setstate__(state)`, or else the state dict into
+    /// `obj.__dict__` and a slot-state dict onto attributes.
+    pub(super) fn load_build(&mut self) -> PyResult<()> {
+        let py = self.py;
+        if self.stack.len() < self.fence() + 2 {
+            return Err(self.underflow());
+        }
+        let state = self.pop()?;
+        let obj = self.top()?.clone();
+        if let Some(setstate) = obj.getattr_opt(pyo3::intern!(py, "__setstate__"))? {
+            setstate.call1((state,))?;
+            return Ok(());
+        }
+        let (state, slot_state) = match state.cast::<PyTuple>() {
+            Ok(pair) if pair.len() == 2 => (pair.get_item(0)?, Some(pair.get_item(1)?)),
+            _ => (state, None),
+        };
+        if !state.is_none() {
+            let state = state
+                .cast::<PyDict>()
+                .map_err(|_| self.fail("state is not a dictionary"))?;
+            let instance_dict = obj.getattr(pyo3::intern!(py, "__dict__"))?;
+            for (key, value) in state.iter() {
+                // Attribute names are interned in a normal instance dict.
+                let key = match key.cast_into::<PyString>() {
+                    Ok(name) if name.is_exact_instance_of::<PyString>() => {
+                        PyString::intern(py, name.to_str()?).into_any()
+                    }
+                    Ok(name) => name.into_any(),
+                    Err(err) => err.into_inner(),
+                };
+                instance_dict.set_item(key, value)?;
+            }
+        }
+        if let Some(slot_state) = slot_state.filter(|s| !s.is_none()) {
+            let slot_state = slot_state
+                .cast::<PyDict>()
+                .map_err(|_| self.fail("slot state is not a dictionary"))?;
+            for (name, value) in slot_state.iter() {
+                // SAFETY: three live objects; a non-str name fails with TypeError.
+                let status =
+                    unsafe { ffi::PyObject_SetAttr(obj.as_ptr(), name.as_ptr(), value.as_ptr()) };
+                if status < 0 {
+                    return Err(PyErr::fetch(py));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// INST and OBJ: `cls(*args)`, or `cls.__new__(cls)` for an old-style
+/// instance without `__getinitargs__`.
+fn instantiate<'py>(
+    class: &Bound<'py, PyAny>,
+    args: &Bound<'py, PyTuple>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let py = class.py();
+    if args.is_empty()
+        && is_class(class)
+        && class
+            .getattr_opt(pyo3::intern!(py, "__getinitargs__"))?
+            .is_none()
+    {
+        return class.call_method1(pyo3::intern!(py, "__new__"), (class,));
+    }
+    // SAFETY: `args` is a tuple; the call returns a new reference or null.
+    owned(py, unsafe {
+        ffi::PyObject_CallObject(class.as_ptr(), args.as_ptr())
+    })
+}

@@ -1,0 +1,285 @@
+//! Where the unpickler's bytes come from: a buffer in memory, or a file
+//! read exactly as far as the pickle goes (so pickles can follow each other
+//! in one file), with `peek` used to read ahead where the file has it.
+
+use oxpickle_core::{decode_at, DecodeError, Instr, Op};
+use pyo3::exceptions::PyNotImplementedError;
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyMemoryView};
+
+use crate::errors::unpickling_error;
+
+/// Bytes `peek` is asked for at once.
+const PREFETCH: usize = 8192 * 16;
+/// Largest single `read` for a long payload: the buffer grows with what
+/// the file really holds, not with what a length prefix claims.
+const READ_CHUNK: usize = 1 << 20;
+
+/// A stream of instructions.
+pub trait Source<'py> {
+    /// The next instruction (offsets from the start of this pickle), or
+    /// None when the input ends before an opcode.
+    fn next_instr(&mut self) -> PyResult<Option<Instr<'_>>>;
+    /// FRAME: the next `len` bytes must be at hand.
+    fn frame(&mut self, len: u64, offset: usize) -> PyResult<()>;
+    /// After STOP: leave the file right behind the pickle.
+    fn finish(&mut self) -> PyResult<()>;
+}
+
+/// The error for an instruction the decoder refused.
+pub fn decode_failure(py: Python<'_>, err: &DecodeError, base: usize) -> PyErr {
+    let offset = base + err.offset();
+    match *err {
+        DecodeError::Truncated { .. } => truncated(py, offset),
+        DecodeError::UnknownOpcode { byte, .. } => {
+            let shown = if (0x20..=0x7e).contains(&byte) && byte != b'\'' && byte != b'\\' {
+                char::from(byte).to_string()
+            } else {
+                format!("\\x{byte:02x}")
+            };
+            unpickling_error(
+                py,
+                format!("invalid load key, '{shown}' (at byte {offset})."),
+            )
+        }
+        DecodeError::NegativeLength { op, len, .. } => {
+            let what = if op == Op::Long4 { "LONG" } else { op.name() };
+            unpickling_error(
+                py,
+                format!("{what} pickle has negative byte count ({len}, at byte {offset})"),
+            )
+        }
+    }
+}
+
+pub fn truncated(py: Python<'_>, offset: usize) -> PyErr {
+    unpickling_error(
+        py,
+        format!("pickle data was truncated (in the instruction at byte {offset})"),
+    )
+}
+
+/// A pickle in memory.
+pub struct MemorySource<'a> {
+    data: &'a [u8],
+    pos: usize,
+    py: Python<'a>,
+}
+
+impl<'a> MemorySource<'a> {
+    pub fn new(py: Python<'a>, data: &'a [u8]) -> Self {
+        MemorySource { data, pos: 0, py }
+    }
+}
+
+impl<'py> Source<'py> for MemorySource<'_> {
+    #[inline]
+    fn next_instr(&mut self) -> PyResult<Option<Instr<'_>>> {
+        if self.pos >= self.data.len() {
+            return Ok(None);
+        }
+        match decode_at(self.data, self.pos) {
+            Ok(instr) => {
+                self.pos = instr.end;
+                Ok(Some(instr))
+            }
+            Err(err) => Err(decode_failure(self.py, &err, 0)),
+        }
+    }
+
+    fn frame(&mut self, len: u64, offset: usize) -> PyResult<()> {
+        let remaining = (self.data.len() - self.pos) as u64;
+        if len > remaining {
+            return Err(truncated(self.py, offset));
+        }
+        Ok(())
+    }
+
+    fn finish(&mut self) -> PyResult<()> {
+        Ok(())
+    }
+}
+
+/// The methods of a file to read a pickle from.
+pub struct FileMethods<'py> {
+    pub read: Bound<'py, PyAny>,
+    pub readline: Bound<'py, PyAny>,
+    pub peek: Option<Bound<'py, PyAny>>,
+}
+
+/// A pickle read from a file: `buf[pos..]` is what has been read and not
+/// yet decoded.
+pub struct FileSource<'py> {
+    file: FileMethods<'py>,
+    buf: Vec<u8>,
+    pos: usize,
+    /// Offset of `buf[0]` from the start of the pickle.
+    base: usize,
+    /// Bytes at the end of `buf` seen through `peek`, not yet read from
+    /// the file.
+    peeked: usize,
+}
+
+impl<'py> FileSource<'py> {
+    pub fn new(file: FileMethods<'py>) -> Self {
+        FileSource {
+            file,
+            buf: Vec::new(),
+            pos: 0,
+            base: 0,
+            peeked: 0,
+        }
+    }
+
+    fn py(&self) -> Python<'py> {
+        self.file.read.py()
+    }
+
+    /// Makes at least `needed` bytes from `pos` available; false if the
+    /// file ends first.
+    fn fill(&mut self, needed: u64) -> PyResult<bool> {
+        let mut missing = needed.saturating_sub((self.buf.len() - self.pos) as u64);
+        if missing == 0 {
+            return Ok(true);
+        }
+        self.compact();
+        self.consume_peeked()?;
+        if missing < PREFETCH as u64 && self.try_peek(missing as usize)? {
+            return Ok(true);
+        }
+        let mut chunk = READ_CHUNK as u64;
+        while missing > 0 {
+            let want = missing.min(chunk);
+            let got = self.read_into_buffer(self.file.read.call1((want,))?)?;
+            if got == 0 {
+                return Ok(false);
+            }
+            missing = missing.saturating_sub(got as u64);
+            chunk = chunk.saturating_mul(2);
+        }
+        Ok(true)
+    }
+
+    /// Reads ahead with `peek`, without moving the file; true if that gave
+    /// at least `missing` bytes.
+    fn try_peek(&mut self, missing: usize) -> PyResult<bool> {
+        let Some(peek) = &self.file.peek else {
+            return Ok(false);
+        };
+        let data = match peek.call1((PREFETCH,)) {
+            Ok(data) => data,
+            Err(err) if err.is_instance_of::<PyNotImplementedError>(self.py()) => {
+                self.file.peek = None;
+                return Ok(false);
+            }
+            Err(err) => return Err(err),
+        };
+        let before = self.buf.len();
+        let got = self.read_into_buffer(data)?;
+        if got >= missing {
+            self.peeked = got;
+            return Ok(true);
+        }
+        // Too little to help: forget it and read for real.
+        self.buf.truncate(before);
+        Ok(false)
+    }
+
+    /// Moves the file past bytes already taken in through `peek`.
+    fn consume_peeked(&mut self) -> PyResult<()> {
+        if self.peeked > 0 {
+            self.file.read.call1((self.peeked,))?;
+            self.peeked = 0;
+        }
+        Ok(())
+    }
+
+    /// Appends what a read returned; returns how many bytes it was.
+    fn read_into_buffer(&mut self, data: Bound<'py, PyAny>) -> PyResult<usize> {
+        if let Ok(bytes) = data.cast::<PyBytes>() {
+            self.buf.extend_from_slice(bytes.as_bytes());
+            return Ok(bytes.as_bytes().len());
+        }
+        let copy = PyMemoryView::from(&data)?.call_method0("tobytes")?;
+        let bytes = copy.cast::<PyBytes>()?;
+        self.buf.extend_from_slice(bytes.as_bytes());
+        Ok(bytes.as_bytes().len())
+    }
+
+    /// Drops decoded bytes from the front of the buffer.
+    fn compact(&mut self) {
+        if self.pos > 0 {
+            self.buf.drain(..self.pos);
+            self.base += self.pos;
+            self.pos = 0;
+        }
+    }
+
+    /// Reads the rest of a line the decoder is waiting for.
+    fn fill_line(&mut self) -> PyResult<bool> {
+        self.compact();
+        self.consume_peeked()?;
+        let line = self.file.readline.call0()?;
+        let got = self.read_into_buffer(line)?;
+        Ok(got > 0 && self.buf.last() == Some(&b'\n'))
+    }
+}
+
+impl<'py> Source<'py> for FileSource<'py> {
+    fn next_instr(&mut self) -> PyResult<Option<Instr<'_>>> {
+        if self.pos >= self.buf.len() && !self.fill(1)? {
+            return Ok(None);
+        }
+        loop {
+            // Decoded twice on the slow path (more input needed) so the
+            // borrow of the buffer ends before the buffer grows.
+            match decode_at(&self.buf, self.pos) {
+                Ok(_) => break,
+                Err(DecodeError::Truncated {
+                    needed: Some(needed),
+                    offset,
+                }) => {
+                    if !self.fill(needed)? {
+                        return Err(truncated(self.py(), self.base + offset));
+                    }
+                }
+                Err(DecodeError::Truncated {
+                    needed: None,
+                    offset,
+                }) => {
+                    if !self.fill_line()? {
+                        return Err(truncated(self.py(), self.base + offset));
+                    }
+                }
+                Err(err) => return Err(decode_failure(self.py(), &err, self.base)),
+            }
+        }
+        let base = self.base;
+        let instr =
+            decode_at(&self.buf, self.pos).map_err(|err| decode_failure(self.py(), &err, base))?;
+        self.pos = instr.end;
+        Ok(Some(Instr {
+            offset: base + instr.offset,
+            end: base + instr.end,
+            ..instr
+        }))
+    }
+
+    fn frame(&mut self, len: u64, offset: usize) -> PyResult<()> {
+        if !self.fill(len)? {
+            return Err(truncated(self.py(), offset));
+        }
+        Ok(())
+    }
+
+    fn finish(&mut self) -> PyResult<()> {
+        // The file stands `peeked` bytes before the end of the buffer; move
+        // it to just past what was decoded.
+        let file_at = self.buf.len() - self.peeked;
+        if self.pos > file_at {
+            self.file.read.call1((self.pos - file_at,))?;
+        }
+        self.peeked = 0;
+        Ok(())
+    }
+}

@@ -10,12 +10,7 @@ use crate::unpickler::{self, buffers_iterator, LoadHooks, LoadSettings};
 
 fn dump_settings(protocol: Option<&Bound<'_, PyAny>>, fix_imports: bool) -> PyResult<Settings> {
     let protocol = resolve_protocol(protocol)?;
-    Ok(Settings {
-        protocol,
-        bin: protocol > 0,
-        fix_imports,
-        fast: false,
-    })
+    Ok(Settings { protocol, bin: protocol > 0, fix_imports, fast: false })
 }
 
 /// Return the pickled representation of obj as a bytes object.
@@ -30,15 +25,7 @@ pub fn dumps<'py>(
 ) -> PyResult<Bound<'py, PyBytes>> {
     let settings = dump_settings(protocol, fix_imports)?;
     let buffer_callback = resolve_buffer_callback(buffer_callback, settings.protocol)?;
-    pickler::dumps(
-        py,
-        obj,
-        settings,
-        Hooks {
-            buffer_callback,
-            ..Hooks::default()
-        },
-    )
+    pickler::dumps(py, obj, settings, Hooks { buffer_callback, ..Hooks::default() })
 }
 
 /// Write a pickled representation of obj to the open file object file.
@@ -57,16 +44,7 @@ pub fn dump<'py>(
         .getattr_opt(pyo3::intern!(py, "write"))?
         .ok_or_else(|| PyTypeError::new_err("file must have a 'write' attribute"))?;
     let buffer_callback = resolve_buffer_callback(buffer_callback, settings.protocol)?;
-    pickler::dump_to(
-        py,
-        obj,
-        write,
-        settings,
-        Hooks {
-            buffer_callback,
-            ..Hooks::default()
-        },
-    )
+    pickler::dump_to(py, obj, write, settings, Hooks { buffer_callback, ..Hooks::default() })
 }
 
 /// Read and return an object from the given pickle data.
@@ -81,10 +59,7 @@ pub fn loads<'py>(
     buffers: Option<Bound<'py, PyAny>>,
 ) -> PyResult<Bound<'py, PyAny>> {
     let settings = LoadSettings::new(fix_imports, encoding, errors)?;
-    let hooks = LoadHooks {
-        buffers: buffers_iterator(buffers)?,
-        ..LoadHooks::default()
-    };
+    let hooks = LoadHooks { buffers: buffers_iterator(buffers)?, ..LoadHooks::default() };
     if let Ok(bytes) = data.cast::<PyBytes>() {
         return unpickler::load_from_memory(py, bytes.as_bytes(), &settings, hooks);
     }
@@ -107,9 +82,6 @@ pub fn load<'py>(
     buffers: Option<Bound<'py, PyAny>>,
 ) -> PyResult<Bound<'py, PyAny>> {
     let settings = LoadSettings::new(fix_imports, encoding, errors)?;
-    let hooks = LoadHooks {
-        buffers: buffers_iterator(buffers)?,
-        ..LoadHooks::default()
-    };
+    let hooks = LoadHooks { buffers: buffers_iterator(buffers)?, ..LoadHooks::default() };
     unpickler::load_from_file(py, file, &settings, hooks)
 }

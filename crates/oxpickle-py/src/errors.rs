@@ -39,31 +39,15 @@ fn create(py: Python<'_>) -> PyResult<ErrorTypes> {
     )?;
     let pickling_error = make(
         "PicklingError",
-        PyTuple::new(
-            py,
-            [
-                pickle_error.bind(py).as_any(),
-                &pickle.getattr("PicklingError")?,
-            ],
-        )?,
+        PyTuple::new(py, [pickle_error.bind(py).as_any(), &pickle.getattr("PicklingError")?])?,
         "An object could not be pickled; a pickle.PicklingError.",
     )?;
     let unpickling_error = make(
         "UnpicklingError",
-        PyTuple::new(
-            py,
-            [
-                pickle_error.bind(py).as_any(),
-                &pickle.getattr("UnpicklingError")?,
-            ],
-        )?,
+        PyTuple::new(py, [pickle_error.bind(py).as_any(), &pickle.getattr("UnpicklingError")?])?,
         "A pickle could not be loaded; a pickle.UnpicklingError.",
     )?;
-    Ok(ErrorTypes {
-        pickle_error,
-        pickling_error,
-        unpickling_error,
-    })
+    Ok(ErrorTypes { pickle_error, pickling_error, unpickling_error })
 }
 
 /// Adds the exception classes to the module.

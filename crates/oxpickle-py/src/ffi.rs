@@ -157,12 +157,7 @@ pub fn pickle_buffer_view<'a>(buffer: &'a Bound<'_, PyAny>) -> PyResult<&'a ffi:
 pub fn audit_find_class(module: &Bound<'_, PyAny>, name: &Bound<'_, PyAny>) -> PyResult<()> {
     // SAFETY: both format units are "O" and both arguments are live objects.
     let status = unsafe {
-        PySys_Audit(
-            c"pickle.find_class".as_ptr(),
-            c"OO".as_ptr(),
-            module.as_ptr(),
-            name.as_ptr(),
-        )
+        PySys_Audit(c"pickle.find_class".as_ptr(), c"OO".as_ptr(), module.as_ptr(), name.as_ptr())
     };
     if status < 0 {
         Err(PyErr::fetch(module.py()))

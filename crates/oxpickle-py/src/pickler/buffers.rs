@@ -13,10 +13,7 @@ impl<'py> Dumper<'py, '_> {
     pub(super) fn save_pickle_buffer(&mut self, obj: &Bound<'py, PyAny>) -> PyResult<()> {
         let py = self.py;
         if self.proto < 5 {
-            return Err(pickling_error(
-                py,
-                "PickleBuffer can only pickled with protocol >= 5",
-            ));
+            return Err(pickling_error(py, "PickleBuffer can only pickled with protocol >= 5"));
         }
         let view = pickle_buffer_view(obj)?;
         // SAFETY: `view` is the live buffer of `obj`; the check only reads its shape.

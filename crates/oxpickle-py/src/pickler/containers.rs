@@ -24,9 +24,7 @@ impl<'py> Dumper<'py, '_> {
         let tuple = obj.cast::<PyTuple>()?;
         let len = tuple.len();
         if len == 0 {
-            self.out
-                .enc
-                .write(if self.proto > 0 { b")" } else { b"(t" });
+            self.out.enc.write(if self.proto > 0 { b")" } else { b"(t" });
             return Ok(());
         }
         let small = len <= 3 && self.proto >= 2;
@@ -110,17 +108,13 @@ impl<'py> Dumper<'py, '_> {
             return Ok(());
         }
         if self.proto == 0 {
-            let items = obj
-                .call_method0(pyo3::intern!(self.py, "items"))?
-                .try_iter()?;
+            let items = obj.call_method0(pyo3::intern!(self.py, "items"))?.try_iter()?;
             return self.write_items(items, Self::save_pair, Op::SetItem, Op::SetItems);
         }
         let mut pos: ffi::Py_ssize_t = 0;
         let mut next_entry = move |dict: &Bound<'py, PyDict>| -> PyResult<Option<Entry<'py>>> {
             if dict.len() != size {
-                return Err(PyRuntimeError::new_err(
-                    "dictionary changed size during iteration",
-                ));
+                return Err(PyRuntimeError::new_err("dictionary changed size during iteration"));
             }
             Ok(dict_next(dict, &mut pos))
         };
@@ -131,12 +125,7 @@ impl<'py> Dumper<'py, '_> {
             self.out.enc.op(Op::SetItem);
             return Ok(());
         }
-        self.write_batches(
-            |_| next_entry(dict),
-            Self::save_entry,
-            Op::SetItems,
-            || true,
-        )
+        self.write_batches(|_| next_entry(dict), Self::save_entry, Op::SetItems, || true)
     }
 
     pub(super) fn save_set(&mut self, obj: &Bound<'py, PyAny>) -> PyResult<()> {
@@ -288,10 +277,5 @@ fn dict_next<'py>(dict: &Bound<'py, PyDict>, pos: &mut ffi::Py_ssize_t) -> Optio
     }
     let py = dict.py();
     // SAFETY: PyDict_Next returns borrowed references to live objects.
-    Some(unsafe {
-        (
-            Bound::from_borrowed_ptr(py, key),
-            Bound::from_borrowed_ptr(py, value),
-        )
-    })
+    Some(unsafe { (Bound::from_borrowed_ptr(py, key), Bound::from_borrowed_ptr(py, value)) })
 }

@@ -150,10 +150,7 @@ impl<'py, 'm> Dumper<'py, 'm> {
             return Ok(());
         }
         let index = self.memo.insert(obj);
-        self.out
-            .enc
-            .memo_put(index, self.proto)
-            .map_err(encode_error)
+        self.out.enc.memo_put(index, self.proto).map_err(encode_error)
     }
 
     /// If `obj` is memoized (it was reached again while pickling its own
@@ -165,10 +162,7 @@ impl<'py, 'm> Dumper<'py, 'm> {
 
     #[inline]
     pub fn write_memo_get(&mut self, index: usize) -> PyResult<()> {
-        self.out
-            .enc
-            .memo_get(index, self.proto)
-            .map_err(encode_error)
+        self.out.enc.memo_get(index, self.proto).map_err(encode_error)
     }
 
     /// Asks `persistent_id`; writes PERSID/BINPERSID if it gave an id.
@@ -226,10 +220,7 @@ impl<'py, 'm> Dumper<'py, 'm> {
 
 /// The type's name as error messages show it.
 pub fn type_name(obj: &Bound<'_, PyAny>) -> String {
-    obj.get_type()
-        .name()
-        .map(|name| name.to_string())
-        .unwrap_or_else(|_| "?".into())
+    obj.get_type().name().map(|name| name.to_string()).unwrap_or_else(|_| "?".into())
 }
 
 /// CPython's recursion accounting around nested saves, so deep nesting

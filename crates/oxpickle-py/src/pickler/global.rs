@@ -42,10 +42,7 @@ impl<'py> Dumper<'py, '_> {
         let name_text = name.str()?.to_string();
         let path: Vec<&str> = name_text.split('.').collect();
         if path.contains(&"<locals>") {
-            return Err(pickling_error(
-                py,
-                format!("Can't pickle local object {}", name.repr()?),
-            ));
+            return Err(pickling_error(py, format!("Can't pickle local object {}", name.repr()?)));
         }
         let module_name = which_module(obj, &path)?;
         let module = import_module(&module_name).map_err(|err| {
@@ -129,10 +126,7 @@ impl<'py> Dumper<'py, '_> {
             Ok(code) if code > 0 && code <= 0x7fff_ffff => Ok(Some(code)),
             _ => Err(pickling_error(
                 py,
-                format!(
-                    "Can't pickle {}: extension code {code_value} is out of range",
-                    repr(obj)
-                ),
+                format!("Can't pickle {}: extension code {code_value} is out of range", repr(obj)),
             )),
         }
     }
@@ -153,11 +147,7 @@ impl<'py> Dumper<'py, '_> {
                     "can't pickle {what} identifier '{text}' using pickle protocol {}",
                     self.proto
                 );
-                Err(chained(
-                    py,
-                    PyUnicodeEncodeError::new_err("non-ASCII identifier"),
-                    reason,
-                ))
+                Err(chained(py, PyUnicodeEncodeError::new_err("non-ASCII identifier"), reason))
             }
         };
         let module_bytes = encode(&module, "module")?;
@@ -179,12 +169,7 @@ impl<'py> Dumper<'py, '_> {
             })?;
             return Ok(pair);
         }
-        if let Some(mapped) = self
-            .stdlib
-            .import_mapping_3to2
-            .bind(py)
-            .get_item(module.as_str())?
-        {
+        if let Some(mapped) = self.stdlib.import_mapping_3to2.bind(py).get_item(module.as_str())? {
             let module: String = mapped.extract().map_err(|_| {
                 pyo3::exceptions::PyRuntimeError::new_err(format!(
                     "_compat_pickle.REVERSE_IMPORT_MAPPING values should be strings, not {}",
@@ -211,11 +196,7 @@ pub fn which_module<'py>(obj: &Bound<'py, PyAny>, path: &[&str]) -> PyResult<Bou
     // A snapshot: importing while we look must not break the iteration.
     let modules = modules.cast::<PyDict>()?.copy()?;
     for (module_name, module) in modules.iter() {
-        if module.is_none()
-            || module_name
-                .extract::<&str>()
-                .is_ok_and(|name| name == "__main__")
-        {
+        if module.is_none() || module_name.extract::<&str>().is_ok_and(|name| name == "__main__") {
             continue;
         }
         if let Some((candidate, _)) = deep_attribute(&module, path)? {
@@ -251,9 +232,7 @@ pub fn deep_attribute<'py>(
 /// The repr of an object for an error message; a failing repr must not
 /// hide the real error.
 fn repr(obj: &Bound<'_, PyAny>) -> String {
-    obj.repr()
-        .map(|r| r.to_string())
-        .unwrap_or_else(|_| "<unrepresentable object>".into())
+    obj.repr().map(|r| r.to_string()).unwrap_or_else(|_| "<unrepresentable object>".into())
 }
 
 /// A PicklingError whose cause is `err`.

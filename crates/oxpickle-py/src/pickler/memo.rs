@@ -25,9 +25,7 @@ impl PickleMemo {
     /// The slot index of `obj`, if memoized.
     #[inline]
     pub fn get(&self, obj: &Bound<'_, PyAny>) -> Option<usize> {
-        self.slots
-            .get(&(obj.as_ptr() as usize))
-            .map(|slot| slot.index)
+        self.slots.get(&(obj.as_ptr() as usize)).map(|slot| slot.index)
     }
 
     /// Memoizes `obj` in the next free slot and returns that slot.
@@ -40,10 +38,7 @@ impl PickleMemo {
 
     /// Memoizes `obj` at a given slot (memo priming through `Pickler.memo`).
     pub fn insert_at(&mut self, obj: &Bound<'_, PyAny>, index: usize) {
-        let slot = Slot {
-            index,
-            object: obj.clone().unbind(),
-        };
+        let slot = Slot { index, object: obj.clone().unbind() };
         self.slots.insert(obj.as_ptr() as usize, slot);
     }
 

@@ -1,8 +1,10 @@
 //! `Pickler`: the stdlib's Pickler class, subclassable the same way.
 //!
 //! Python subclasses override `persistent_id`, `reducer_override` and
-//! `dispatch_table` as they do with `_pickle.Pickler`; the hooks are looked
-//! up per dump, so nothing holds a bound method of the pickler (no cycle).
+//! `dispatch_table` as they do with `_pickle.Pickler`. The hooks are looked
+//! up per dump: nothing keeps a bound method of the pickler (no reference
+//! cycle), and a `dispatch_table` set on the instance after `__init__` wins
+//! over a class attribute (loky relies on that).
 
 mod buffers;
 mod containers;
@@ -36,12 +38,9 @@ pub fn resolve_protocol(protocol: Option<&Bound<'_, PyAny>>) -> PyResult<u8> {
     if value < 0 {
         return Ok(HIGHEST_PROTOCOL);
     }
-    u8::try_from(value)
-        .ok()
-        .filter(|p| *p <= HIGHEST_PROTOCOL)
-        .ok_or_else(|| {
-            PyValueError::new_err(format!("pickle protocol must be <= {HIGHEST_PROTOCOL}"))
-        })
+    u8::try_from(value).ok().filter(|p| *p <= HIGHEST_PROTOCOL).ok_or_else(|| {
+        PyValueError::new_err(format!("pickle protocol must be <= {HIGHEST_PROTOCOL}"))
+    })
 }
 
 /// Checks `buffer_callback` against the protocol.
@@ -110,9 +109,6 @@ impl Pickler {
             .getattr_opt(pyo3::intern!(slf.py(), "write"))?
             .ok_or_else(|| PyTypeError::new_err("file must have a 'write' attribute"))?;
         let buffer_callback = resolve_buffer_callback(buffer_callback, protocol)?;
-        // A subclass may define dispatch_table on the class, or set it on
-        // the instance before calling __init__.
-        let dispatch_table = slf.getattr_opt(pyo3::intern!(slf.py(), "dispatch_table"))?;
         let mut this = slf.borrow_mut();
         this.target = Some(Target {
             write: write.unbind(),
@@ -123,17 +119,14 @@ impl Pickler {
         this.memo.clear();
         this.bin = i32::from(protocol > 0);
         this.fast = 0;
-        this.dispatch_table = dispatch_table.map(Bound::unbind);
         Ok(())
     }
 
     /// Write a pickled representation of obj to the open file.
     fn dump(slf: &Bound<'_, Self>, obj: &Bound<'_, PyAny>) -> PyResult<()> {
         let py = slf.py();
-        // The memo leaves the object while the dump runs, so Python code
-        // called from the dump can use the pickler without a borrow clash.
-        let (target, settings, dispatch_table, mut memo) = {
-            let mut this = slf.borrow_mut();
+        let (write, settings, buffer_callback) = {
+            let this = slf.borrow();
             let Some(target) = &this.target else {
                 let class = slf.get_type().name()?;
                 return Err(pickling_error(
@@ -141,45 +134,32 @@ impl Pickler {
                     format!("Pickler.__init__() was not called by {class}.__init__()"),
                 ));
             };
-            let target = (
-                target.write.clone_ref(py),
-                target.buffer_callback.as_ref().map(|c| c.clone_ref(py)),
-            );
             let settings = Settings {
-                protocol: this
-                    .target
-                    .as_ref()
-                    .map_or(DEFAULT_PROTOCOL, |t| t.protocol),
+                protocol: target.protocol,
                 bin: this.bin != 0,
-                fix_imports: this.target.as_ref().is_some_and(|t| t.fix_imports),
+                fix_imports: target.fix_imports,
                 fast: this.fast != 0,
             };
-            let dispatch_table = this.dispatch_table.as_ref().map(|t| t.clone_ref(py));
-            (
-                target,
-                settings,
-                dispatch_table,
-                std::mem::take(&mut this.memo),
-            )
+            let callback = target.buffer_callback.as_ref().map(|c| c.bind(py).clone());
+            (target.write.bind(py).clone(), settings, callback)
         };
-        let (write, buffer_callback) = target;
+        // Hooks are looked up on every dump, so whatever `self.persistent_id`
+        // or `self.dispatch_table` says now is what applies: an instance
+        // attribute, a class attribute of a subclass, or the stored value.
         let hooks = Hooks {
             persistent_id: slf.getattr_opt(pyo3::intern!(py, "persistent_id"))?,
             reducer_override: slf.getattr_opt(pyo3::intern!(py, "reducer_override"))?,
-            dispatch_table: dispatch_table.map(|t| t.into_bound(py)),
-            buffer_callback: buffer_callback.map(|c| c.into_bound(py)),
+            dispatch_table: slf.getattr_opt(pyo3::intern!(py, "dispatch_table"))?,
+            buffer_callback,
         };
-        let result = Dumper::new(
-            py,
-            Output::new(Some(write.into_bound(py))),
-            &mut memo,
-            settings,
-            hooks,
-        )
-        .and_then(|mut dumper| {
-            dumper.dump(obj)?;
-            dumper.out.flush()
-        });
+        // The memo leaves the object while the dump runs, so Python code
+        // called from the dump can use the pickler without a borrow clash.
+        let mut memo = std::mem::take(&mut slf.borrow_mut().memo);
+        let result = Dumper::new(py, Output::new(Some(write)), &mut memo, settings, hooks)
+            .and_then(|mut dumper| {
+                dumper.dump(obj)?;
+                dumper.out.flush()
+            });
         slf.borrow_mut().memo = memo;
         result
     }
@@ -192,9 +172,7 @@ impl Pickler {
 
     #[getter]
     fn memo(slf: &Bound<'_, Self>) -> PicklerMemoProxy {
-        PicklerMemoProxy {
-            pickler: slf.clone().unbind(),
-        }
+        PicklerMemoProxy { pickler: slf.clone().unbind() }
     }
 
     #[setter]
@@ -211,11 +189,10 @@ impl Pickler {
             }
         } else if let Ok(dict) = value.cast::<PyDict>() {
             for (_, entry) in dict.iter() {
-                let pair = entry
-                    .cast::<PyTuple>()
-                    .ok()
-                    .filter(|t| t.len() == 2)
-                    .ok_or_else(|| PyTypeError::new_err("'memo' values must be 2-item tuples"))?;
+                let pair =
+                    entry.cast::<PyTuple>().ok().filter(|t| t.len() == 2).ok_or_else(|| {
+                        PyTypeError::new_err("'memo' values must be 2-item tuples")
+                    })?;
                 let index: usize = pair.get_item(0)?.extract()?;
                 memo.insert_at(&pair.get_item(1)?, index);
             }
@@ -264,10 +241,7 @@ impl Pickler {
 
 impl Pickler {
     fn memo_entries(&self, py: Python<'_>) -> Vec<(Py<PyAny>, usize)> {
-        self.memo
-            .slots()
-            .map(|slot| (slot.object.clone_ref(py), slot.index))
-            .collect()
+        self.memo.slots().map(|slot| (slot.object.clone_ref(py), slot.index)).collect()
     }
 }
 

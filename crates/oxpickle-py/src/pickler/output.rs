@@ -14,15 +14,8 @@ pub struct Output<'py> {
 
 impl<'py> Output<'py> {
     pub fn new(write: Option<Bound<'py, PyAny>>) -> Self {
-        let capacity = if write.is_some() {
-            FRAME_SIZE_TARGET + 1024
-        } else {
-            4096
-        };
-        Output {
-            enc: Encoder::with_capacity(capacity),
-            write,
-        }
+        let capacity = if write.is_some() { FRAME_SIZE_TARGET + 1024 } else { 4096 };
+        Output { enc: Encoder::with_capacity(capacity), write }
     }
 
     /// Between opcodes: commit a full frame and, with a file, hand it over
@@ -51,11 +44,7 @@ impl<'py> Output<'py> {
         data: &[u8],
         owner: &Bound<'py, PyAny>,
     ) -> PyResult<()> {
-        let Some(write) = self
-            .write
-            .clone()
-            .filter(|_| data.len() >= FRAME_SIZE_TARGET)
-        else {
+        let Some(write) = self.write.clone().filter(|_| data.len() >= FRAME_SIZE_TARGET) else {
             self.enc.write_payload(header, data);
             return Ok(());
         };

@@ -66,10 +66,7 @@ impl<'py> Dumper<'py, '_> {
             return self.save_global(obj, Some(name.clone()));
         }
         let Ok(tuple) = reduced.cast::<PyTuple>() else {
-            return Err(pickling_error(
-                self.py,
-                "__reduce__ must return a string or tuple",
-            ));
+            return Err(pickling_error(self.py, "__reduce__ must return a string or tuple"));
         };
         self.save_reduce(tuple, Some(obj))
     }
@@ -158,17 +155,11 @@ impl<'py> Dumper<'py, '_> {
         }
         let class = args.get_item(0)?;
         if !is_class(&class) {
-            return Err(pickling_error(
-                py,
-                "args[0] from __newobj__ args is not a type",
-            ));
+            return Err(pickling_error(py, "args[0] from __newobj__ args is not a type"));
         }
         if let Some(obj) = obj {
             if !obj.getattr(pyo3::intern!(py, "__class__"))?.is(&class) {
-                return Err(pickling_error(
-                    py,
-                    "args[0] from __newobj__ args has the wrong class",
-                ));
+                return Err(pickling_error(py, "args[0] from __newobj__ args has the wrong class"));
             }
         }
         self.save(&class)?;
@@ -229,11 +220,8 @@ impl<'py> Dumper<'py, '_> {
         }
         let mut partial_args = vec![class.getattr(pyo3::intern!(py, "__new__"))?, class.clone()];
         partial_args.extend(new_args.iter());
-        let partial = self
-            .stdlib
-            .partial
-            .bind(py)
-            .call(PyTuple::new(py, partial_args)?, Some(kwargs))?;
+        let partial =
+            self.stdlib.partial.bind(py).call(PyTuple::new(py, partial_args)?, Some(kwargs))?;
         self.save(&partial)?;
         self.save(PyTuple::empty(py).as_any())?;
         self.out.enc.op(Op::Reduce);
@@ -318,14 +306,7 @@ impl<'py> ReduceParts<'py> {
                 ));
             }
         }
-        Ok(ReduceParts {
-            callable,
-            args,
-            state: part(2)?,
-            list_items,
-            dict_items,
-            state_setter,
-        })
+        Ok(ReduceParts { callable, args, state: part(2)?, list_items, dict_items, state_setter })
     }
 }
 

@@ -15,9 +15,7 @@ impl<'py> Dumper<'py, '_> {
         // SAFETY: comparing against the True singleton's address only.
         let value = obj.as_ptr() == unsafe { ffi::Py_True() };
         if self.proto >= 2 {
-            self.out
-                .enc
-                .op(if value { Op::NewTrue } else { Op::NewFalse });
+            self.out.enc.op(if value { Op::NewTrue } else { Op::NewFalse });
         } else {
             self.out.enc.write(if value { b"I01\n" } else { b"I00\n" });
         }

@@ -85,10 +85,7 @@ impl<'py> Dumper<'py, '_> {
         } else {
             let latin1 = pyo3::intern!(py, "latin1").clone().into_any();
             let args = PyTuple::new(py, [decode_latin1(py, data)?, latin1])?;
-            PyTuple::new(
-                py,
-                [self.stdlib.codecs_encode.bind(py).clone(), args.into_any()],
-            )?
+            PyTuple::new(py, [self.stdlib.codecs_encode.bind(py).clone(), args.into_any()])?
         };
         self.save_reduce(&reduce, Some(obj))
     }
@@ -117,7 +114,5 @@ impl<'py> Dumper<'py, '_> {
 fn decode_latin1<'py>(py: Python<'py>, data: &[u8]) -> PyResult<Bound<'py, PyAny>> {
     let len = data.len() as ffi::Py_ssize_t;
     // SAFETY: the pointer and length describe `data`; latin-1 accepts any byte.
-    owned(py, unsafe {
-        ffi::PyUnicode_DecodeLatin1(data.as_ptr().cast(), len, std::ptr::null())
-    })
+    owned(py, unsafe { ffi::PyUnicode_DecodeLatin1(data.as_ptr().cast(), len, std::ptr::null()) })
 }

@@ -29,10 +29,7 @@ impl<'py> Machine<'py, '_> {
                     Op::Tuple2 => 2,
                     _ => 3,
                 };
-                self.stack
-                    .len()
-                    .checked_sub(len)
-                    .ok_or_else(|| self.underflow())?
+                self.stack.len().checked_sub(len).ok_or_else(|| self.underflow())?
             }
         };
         let tuple = self.take_tuple(start)?;
@@ -89,11 +86,7 @@ impl<'py> Machine<'py, '_> {
                         items.as_ptr(),
                     )
                 };
-                return if status < 0 {
-                    Err(PyErr::fetch(self.py))
-                } else {
-                    Ok(())
-                };
+                return if status < 0 { Err(PyErr::fetch(self.py)) } else { Ok(()) };
             }
         }
         if let Some(extend) = target.getattr_opt(pyo3::intern!(self.py, "extend"))? {
@@ -160,9 +153,7 @@ impl<'py> Machine<'py, '_> {
     /// when there is nothing to add. The container must sit above the fence.
     fn target_below(&self, at: Option<usize>) -> PyResult<Option<(usize, Bound<'py, PyAny>)>> {
         let len = self.stack.len();
-        let at = at
-            .filter(|&at| at <= len && at > self.fence())
-            .ok_or_else(|| self.underflow())?;
+        let at = at.filter(|&at| at <= len && at > self.fence()).ok_or_else(|| self.underflow())?;
         if at == len {
             return Ok(None);
         }

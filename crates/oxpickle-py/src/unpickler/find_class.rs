@@ -45,9 +45,7 @@ fn attribute<'py>(
     };
     if !dotted {
         return match name.cast::<PyString>() {
-            Ok(name) => module
-                .getattr_opt(name)?
-                .map_or_else(|| Err(missing()?), Ok),
+            Ok(name) => module.getattr_opt(name)?.map_or_else(|| Err(missing()?), Ok),
             Err(_) => Err(missing()?),
         };
     }
@@ -78,11 +76,8 @@ fn python3_name<'py>(
     let py = module.py();
     let key = PyTuple::new(py, [module, name])?;
     if let Some(mapped) = stdlib.name_mapping_2to3.bind(py).get_item(key)? {
-        let pair = mapped
-            .cast::<PyTuple>()
-            .ok()
-            .filter(|pair| pair.len() == 2)
-            .ok_or_else(|| {
+        let pair =
+            mapped.cast::<PyTuple>().ok().filter(|pair| pair.len() == 2).ok_or_else(|| {
                 PyRuntimeError::new_err("_compat_pickle.NAME_MAPPING values should be 2-tuples")
             })?;
         let (module, name) = (pair.get_item(0)?, pair.get_item(1)?);

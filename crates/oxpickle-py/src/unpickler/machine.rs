@@ -36,11 +36,7 @@ impl LoadSettings {
         };
         Ok(LoadSettings {
             fix_imports,
-            encoding: if encoding == "bytes" {
-                None
-            } else {
-                Some(c_string(encoding)?)
-            },
+            encoding: if encoding == "bytes" { None } else { Some(c_string(encoding)?) },
             errors: c_string(errors)?,
         })
     }
@@ -201,10 +197,7 @@ impl<'py, 'm> Machine<'py, 'm> {
         let Arg::Uint(proto) = arg else {
             return Err(self.fail("bad PROTO argument"));
         };
-        match u8::try_from(proto)
-            .ok()
-            .filter(|p| *p <= oxpickle_core::op::HIGHEST_PROTOCOL)
-        {
+        match u8::try_from(proto).ok().filter(|p| *p <= oxpickle_core::op::HIGHEST_PROTOCOL) {
             Some(proto) => {
                 self.proto = proto;
                 if let Some(owner) = &self.hooks.owner {
@@ -266,9 +259,7 @@ impl<'py, 'm> Machine<'py, 'm> {
 
     /// Closes the innermost MARK; returns the stack height it marked.
     pub fn pop_mark(&mut self) -> PyResult<usize> {
-        self.marks
-            .pop()
-            .ok_or_else(|| self.fail("could not find MARK"))
+        self.marks.pop().ok_or_else(|| self.fail("could not find MARK"))
     }
 
     /// Moves `stack[start..]` into a new tuple.
@@ -300,24 +291,16 @@ impl<'py, 'm> Machine<'py, 'm> {
     /// An UnpicklingError that says which instruction failed and where.
     pub fn fail(&self, message: &str) -> PyErr {
         let (op, offset) = self.at;
-        unpickling_error(
-            self.py,
-            format!("{message} ({} at byte {offset})", op.name()),
-        )
+        unpickling_error(self.py, format!("{message} ({} at byte {offset})", op.name()))
     }
 
     /// Adds where it happened to an error raised by Python code the
     /// instruction called (a constructor, `__setstate__`, an import).
     fn locate(&self, err: PyErr) -> PyErr {
         let (op, offset) = self.at;
-        let note = format!(
-            "raised while unpickling {} at byte {offset} of the pickle",
-            op.name()
-        );
+        let note = format!("raised while unpickling {} at byte {offset} of the pickle", op.name());
         // A failure to attach the note must not replace the real error.
-        let _ = err
-            .value(self.py)
-            .call_method1(pyo3::intern!(self.py, "add_note"), (note,));
+        let _ = err.value(self.py).call_method1(pyo3::intern!(self.py, "add_note"), (note,));
         err
     }
 }

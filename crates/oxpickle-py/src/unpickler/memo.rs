@@ -54,11 +54,7 @@ impl UnpickleMemo {
 
     /// Every filled slot.
     pub fn entries(&self) -> impl Iterator<Item = (usize, &Py<PyAny>)> {
-        let dense = self
-            .dense
-            .iter()
-            .enumerate()
-            .filter_map(|(i, slot)| Some((i, slot.as_ref()?)));
+        let dense = self.dense.iter().enumerate().filter_map(|(i, slot)| Some((i, slot.as_ref()?)));
         dense.chain(self.sparse.iter().map(|(i, obj)| (*i, obj)))
     }
 }

@@ -25,6 +25,7 @@ use crate::stdlib::Stdlib;
 struct InputFile {
     read: Py<PyAny>,
     readline: Py<PyAny>,
+    readinto: Option<Py<PyAny>>,
     peek: Option<Py<PyAny>>,
 }
 
@@ -33,6 +34,7 @@ impl InputFile {
         FileMethods {
             read: self.read.bind(py).clone(),
             readline: self.readline.bind(py).clone(),
+            readinto: self.readinto.as_ref().map(|r| r.bind(py).clone()),
             peek: self.peek.as_ref().map(|p| p.bind(py).clone()),
         }
     }
@@ -43,16 +45,11 @@ pub fn file_methods<'py>(file: &Bound<'py, PyAny>) -> PyResult<FileMethods<'py>>
     let py = file.py();
     let read = file.getattr_opt(pyo3::intern!(py, "read"))?;
     let readline = file.getattr_opt(pyo3::intern!(py, "readline"))?;
+    let readinto = file.getattr_opt(pyo3::intern!(py, "readinto"))?;
     let peek = file.getattr_opt(pyo3::intern!(py, "peek"))?;
     match (read, readline) {
-        (Some(read), Some(readline)) => Ok(FileMethods {
-            read,
-            readline,
-            peek,
-        }),
-        _ => Err(PyTypeError::new_err(
-            "file must have 'read' and 'readline' attributes",
-        )),
+        (Some(read), Some(readline)) => Ok(FileMethods { read, readline, readinto, peek }),
+        _ => Err(PyTypeError::new_err("file must have 'read' and 'readline' attributes")),
     }
 }
 
@@ -60,10 +57,7 @@ pub fn file_methods<'py>(file: &Bound<'py, PyAny>) -> PyResult<FileMethods<'py>>
 pub fn buffers_iterator<'py>(
     buffers: Option<Bound<'py, PyAny>>,
 ) -> PyResult<Option<Bound<'py, PyIterator>>> {
-    buffers
-        .filter(|b| !b.is_none())
-        .map(|b| b.try_iter())
-        .transpose()
+    buffers.filter(|b| !b.is_none()).map(|b| b.try_iter()).transpose()
 }
 
 /// Unpickler(file, *, fix_imports=True, encoding="ASCII", errors="strict", buffers=None)
@@ -111,6 +105,7 @@ impl Unpickler {
         self.file = Some(InputFile {
             read: methods.read.unbind(),
             readline: methods.readline.unbind(),
+            readinto: methods.readinto.map(Bound::unbind),
             peek: methods.peek.map(Bound::unbind),
         });
         self.memo.clear();
@@ -161,20 +156,12 @@ impl Unpickler {
         global_name: &Bound<'py, PyAny>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let fix_imports = self.settings.as_ref().is_none_or(|s| s.fix_imports);
-        find_class::find_class(
-            module_name,
-            global_name,
-            self.proto,
-            fix_imports,
-            Stdlib::get(py)?,
-        )
+        find_class::find_class(module_name, global_name, self.proto, fix_imports, Stdlib::get(py)?)
     }
 
     #[getter]
     fn memo(slf: &Bound<'_, Self>) -> UnpicklerMemoProxy {
-        UnpicklerMemoProxy {
-            unpickler: slf.clone().unbind(),
-        }
+        UnpicklerMemoProxy { unpickler: slf.clone().unbind() }
     }
 
     #[setter]
@@ -190,9 +177,8 @@ impl Unpickler {
             }
         } else if let Ok(dict) = value.cast::<PyDict>() {
             for (key, obj) in dict.iter() {
-                let index: i64 = key
-                    .extract()
-                    .map_err(|_| PyTypeError::new_err("memo key must be integers"))?;
+                let index: i64 =
+                    key.extract().map_err(|_| PyTypeError::new_err("memo key must be integers"))?;
                 let index = usize::try_from(index)
                     .map_err(|_| PyValueError::new_err("memo key must be positive integers."))?;
                 memo.put(index, obj.unbind());

@@ -108,9 +108,8 @@ impl<'py> Machine<'py, '_> {
             _ => (state, None),
         };
         if !state.is_none() {
-            let state = state
-                .cast::<PyDict>()
-                .map_err(|_| self.fail("state is not a dictionary"))?;
+            let state =
+                state.cast::<PyDict>().map_err(|_| self.fail("state is not a dictionary"))?;
             let instance_dict = obj.getattr(pyo3::intern!(py, "__dict__"))?;
             for (key, value) in state.iter() {
                 // Attribute names are interned in a normal instance dict.
@@ -150,14 +149,10 @@ fn instantiate<'py>(
     let py = class.py();
     if args.is_empty()
         && is_class(class)
-        && class
-            .getattr_opt(pyo3::intern!(py, "__getinitargs__"))?
-            .is_none()
+        && class.getattr_opt(pyo3::intern!(py, "__getinitargs__"))?.is_none()
     {
         return class.call_method1(pyo3::intern!(py, "__new__"), (class,));
     }
     // SAFETY: `args` is a tuple; the call returns a new reference or null.
-    owned(py, unsafe {
-        ffi::PyObject_CallObject(class.as_ptr(), args.as_ptr())
-    })
+    owned(py, unsafe { ffi::PyObject_CallObject(class.as_ptr(), args.as_ptr()) })
 }

@@ -65,9 +65,7 @@ impl<'py> Machine<'py, '_> {
             return Ok(());
         }
         let Some(pair) = self.stdlib.inverted_registry.bind(py).get_item(code)? else {
-            return Err(PyValueError::new_err(format!(
-                "unregistered extension code {code}"
-            )));
+            return Err(PyValueError::new_err(format!("unregistered extension code {code}")));
         };
         let names = pair
             .cast::<PyTuple>()
@@ -137,13 +135,7 @@ impl<'py> Machine<'py, '_> {
     ) -> PyResult<Bound<'py, PyAny>> {
         match &self.hooks.find_class {
             Some(find_class) => find_class.call1((module, name)),
-            None => find_class(
-                module,
-                name,
-                self.proto,
-                self.settings.fix_imports,
-                self.stdlib,
-            ),
+            None => find_class(module, name, self.proto, self.settings.fix_imports, self.stdlib),
         }
     }
 

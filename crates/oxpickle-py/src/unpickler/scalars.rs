@@ -72,9 +72,7 @@ impl<'py> Machine<'py, '_> {
         }
         match strtol_base0(line) {
             Some(value @ (0 | 1)) if line.len() == 2 => {
-                Ok(pyo3::types::PyBool::new(py, value == 1)
-                    .to_owned()
-                    .into_any())
+                Ok(pyo3::types::PyBool::new(py, value == 1).to_owned().into_any())
             }
             Some(value) => Ok(value.into_pyobject(py)?.into_any()),
             None => parse_int(py, line, 0)
@@ -106,9 +104,7 @@ fn strtol_base0(text: &[u8]) -> Option<i64> {
     let mut magnitude: i128 = 0;
     for &byte in digits {
         let digit = char::from(byte).to_digit(radix)?;
-        magnitude = magnitude
-            .checked_mul(i128::from(radix))?
-            .checked_add(i128::from(digit))?;
+        magnitude = magnitude.checked_mul(i128::from(radix))?.checked_add(i128::from(digit))?;
         if magnitude > i128::from(i64::MAX) + 1 {
             return None;
         }
@@ -124,9 +120,7 @@ pub(super) fn parse_int<'py>(
 ) -> PyResult<Bound<'py, PyAny>> {
     let c_text = nul_terminated(text);
     // SAFETY: `c_text` is NUL-terminated and outlives the call.
-    owned(py, unsafe {
-        ffi::PyLong_FromString(c_text.as_ptr(), std::ptr::null_mut(), base)
-    })
+    owned(py, unsafe { ffi::PyLong_FromString(c_text.as_ptr(), std::ptr::null_mut(), base) })
 }
 
 /// FLOAT: Python's float syntax, the whole line.
@@ -156,16 +150,11 @@ fn int_from_le_bytes<'py>(py: Python<'py>, bytes: &[u8]) -> PyResult<Bound<'py, 
         return Ok(0i32.into_pyobject(py)?.into_any());
     }
     // SAFETY: the pointer and length describe `bytes`.
-    owned(py, unsafe {
-        ffi::_PyLong_FromByteArray(bytes.as_ptr(), bytes.len(), 1, 1)
-    })
+    owned(py, unsafe { ffi::_PyLong_FromByteArray(bytes.as_ptr(), bytes.len(), 1, 1) })
 }
 
 fn nul_terminated(text: &[u8]) -> Vec<c_char> {
-    text.iter()
-        .map(|&b| b as c_char)
-        .chain(std::iter::once(0))
-        .collect()
+    text.iter().map(|&b| b as c_char).chain(std::iter::once(0)).collect()
 }
 
 #[cfg(test)]

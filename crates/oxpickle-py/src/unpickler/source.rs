@@ -37,10 +37,7 @@ pub fn decode_failure(py: Python<'_>, err: &DecodeError, base: usize) -> PyErr {
             } else {
                 format!("\\x{byte:02x}")
             };
-            unpickling_error(
-                py,
-                format!("invalid load key, '{shown}' (at byte {offset})."),
-            )
+            unpickling_error(py, format!("invalid load key, '{shown}' (at byte {offset})."))
         }
         DecodeError::NegativeLength { op, len, .. } => {
             let what = if op == Op::Long4 { "LONG" } else { op.name() };
@@ -53,10 +50,7 @@ pub fn decode_failure(py: Python<'_>, err: &DecodeError, base: usize) -> PyErr {
 }
 
 pub fn truncated(py: Python<'_>, offset: usize) -> PyErr {
-    unpickling_error(
-        py,
-        format!("pickle data was truncated (in the instruction at byte {offset})"),
-    )
+    unpickling_error(py, format!("pickle data was truncated (in the instruction at byte {offset})"))
 }
 
 /// A pickle in memory.
@@ -104,6 +98,7 @@ impl<'py> Source<'py> for MemorySource<'_> {
 pub struct FileMethods<'py> {
     pub read: Bound<'py, PyAny>,
     pub readline: Bound<'py, PyAny>,
+    pub readinto: Option<Bound<'py, PyAny>>,
     pub peek: Option<Bound<'py, PyAny>>,
 }
 
@@ -122,13 +117,7 @@ pub struct FileSource<'py> {
 
 impl<'py> FileSource<'py> {
     pub fn new(file: FileMethods<'py>) -> Self {
-        FileSource {
-            file,
-            buf: Vec::new(),
-            pos: 0,
-            base: 0,
-            peeked: 0,
-        }
+        FileSource { file, buf: Vec::new(), pos: 0, base: 0, peeked: 0 }
     }
 
     fn py(&self) -> Python<'py> {
@@ -147,10 +136,12 @@ impl<'py> FileSource<'py> {
         if missing < PREFETCH as u64 && self.try_peek(missing as usize)? {
             return Ok(true);
         }
+        // Chunks grow with what actually arrives, so a length prefix that
+        // lies costs no more memory than the file holds.
         let mut chunk = READ_CHUNK as u64;
         while missing > 0 {
-            let want = missing.min(chunk);
-            let got = self.read_into_buffer(self.file.read.call1((want,))?)?;
+            let want = usize::try_from(missing.min(chunk)).unwrap_or(READ_CHUNK);
+            let got = self.read_some(want)?;
             if got == 0 {
                 return Ok(false);
             }
@@ -158,6 +149,36 @@ impl<'py> FileSource<'py> {
             chunk = chunk.saturating_mul(2);
         }
         Ok(true)
+    }
+
+    /// Reads up to `want` bytes onto the end of the buffer: straight into
+    /// it with `readinto` where the file has it, else through `read`.
+    fn read_some(&mut self, want: usize) -> PyResult<usize> {
+        let Some(readinto) = self.file.readinto.clone() else {
+            return self.read_into_buffer(self.file.read.call1((want,))?);
+        };
+        let start = self.buf.len();
+        self.buf.resize(start + want, 0);
+        let target = &mut self.buf[start..];
+        // SAFETY: the view covers initialised bytes we own; it is released
+        // right after the call, so the file cannot touch them later, and
+        // the buffer is not resized while the view exists.
+        let view = unsafe {
+            let ptr = pyo3::ffi::PyMemoryView_FromMemory(
+                target.as_mut_ptr().cast(),
+                target.len() as pyo3::ffi::Py_ssize_t,
+                pyo3::ffi::PyBUF_WRITE,
+            );
+            crate::ffi::owned(self.py(), ptr)?
+        };
+        let got = readinto.call1((&view,));
+        view.call_method0(pyo3::intern!(self.py(), "release"))?;
+        let got = match got?.extract::<Option<usize>>()? {
+            Some(got) => got.min(want),
+            None => 0,
+        };
+        self.buf.truncate(start + got);
+        Ok(got)
     }
 
     /// Reads ahead with `peek`, without moving the file; true if that gave
@@ -235,20 +256,16 @@ impl<'py> Source<'py> for FileSource<'py> {
             // borrow of the buffer ends before the buffer grows.
             match decode_at(&self.buf, self.pos) {
                 Ok(_) => break,
-                Err(DecodeError::Truncated {
-                    needed: Some(needed),
-                    offset,
-                }) => {
+                // Filling may compact the buffer; the instruction still
+                // starts at `pos`.
+                Err(DecodeError::Truncated { needed: Some(needed), .. }) => {
                     if !self.fill(needed)? {
-                        return Err(truncated(self.py(), self.base + offset));
+                        return Err(truncated(self.py(), self.base + self.pos));
                     }
                 }
-                Err(DecodeError::Truncated {
-                    needed: None,
-                    offset,
-                }) => {
+                Err(DecodeError::Truncated { needed: None, .. }) => {
                     if !self.fill_line()? {
-                        return Err(truncated(self.py(), self.base + offset));
+                        return Err(truncated(self.py(), self.base + self.pos));
                     }
                 }
                 Err(err) => return Err(decode_failure(self.py(), &err, self.base)),
@@ -258,11 +275,7 @@ impl<'py> Source<'py> for FileSource<'py> {
         let instr =
             decode_at(&self.buf, self.pos).map_err(|err| decode_failure(self.py(), &err, base))?;
         self.pos = instr.end;
-        Ok(Some(Instr {
-            offset: base + instr.offset,
-            end: base + instr.end,
-            ..instr
-        }))
+        Ok(Some(Instr { offset: base + instr.offset, end: base + instr.end, ..instr }))
     }
 
     fn frame(&mut self, len: u64, offset: usize) -> PyResult<()> {

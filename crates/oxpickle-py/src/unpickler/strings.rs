@@ -87,10 +87,7 @@ impl<'py> Machine<'py, '_> {
     pub(super) fn load_readonly_buffer(&mut self) -> PyResult<()> {
         let top = self.top()?.clone();
         let view = PyMemoryView::from(&top)?;
-        if !view
-            .getattr(pyo3::intern!(self.py, "readonly"))?
-            .is_truthy()?
-        {
+        if !view.getattr(pyo3::intern!(self.py, "readonly"))?.is_truthy()? {
             let readonly = view.call_method0(pyo3::intern!(self.py, "toreadonly"))?;
             self.pop()?;
             self.push(readonly);

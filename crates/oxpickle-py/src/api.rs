@@ -8,29 +8,34 @@ use pyo3::types::{PyBytes, PyMemoryView};
 use crate::pickler::{self, resolve_buffer_callback, resolve_protocol, Hooks, Settings};
 use crate::unpickler::{self, buffers_iterator, LoadHooks, LoadSettings};
 
-fn dump_settings(protocol: Option<&Bound<'_, PyAny>>, fix_imports: bool) -> PyResult<Settings> {
+fn dump_settings(
+    protocol: Option<&Bound<'_, PyAny>>,
+    fix_imports: bool,
+    deterministic: bool,
+) -> PyResult<Settings> {
     let protocol = resolve_protocol(protocol)?;
-    Ok(Settings { protocol, bin: protocol > 0, fix_imports, fast: false })
+    Ok(Settings { protocol, bin: protocol > 0, fix_imports, fast: false, deterministic })
 }
 
 /// Return the pickled representation of obj as a bytes object.
 #[pyfunction]
-#[pyo3(signature = (obj, protocol=None, *, fix_imports=true, buffer_callback=None))]
+#[pyo3(signature = (obj, protocol=None, *, fix_imports=true, buffer_callback=None, deterministic=false))]
 pub fn dumps<'py>(
     py: Python<'py>,
     obj: &Bound<'py, PyAny>,
     protocol: Option<&Bound<'py, PyAny>>,
     fix_imports: bool,
     buffer_callback: Option<Bound<'py, PyAny>>,
+    deterministic: bool,
 ) -> PyResult<Bound<'py, PyBytes>> {
-    let settings = dump_settings(protocol, fix_imports)?;
+    let settings = dump_settings(protocol, fix_imports, deterministic)?;
     let buffer_callback = resolve_buffer_callback(buffer_callback, settings.protocol)?;
     pickler::dumps(py, obj, settings, Hooks { buffer_callback, ..Hooks::default() })
 }
 
 /// Write a pickled representation of obj to the open file object file.
 #[pyfunction]
-#[pyo3(signature = (obj, file, protocol=None, *, fix_imports=true, buffer_callback=None))]
+#[pyo3(signature = (obj, file, protocol=None, *, fix_imports=true, buffer_callback=None, deterministic=false))]
 pub fn dump<'py>(
     py: Python<'py>,
     obj: &Bound<'py, PyAny>,
@@ -38,8 +43,9 @@ pub fn dump<'py>(
     protocol: Option<&Bound<'py, PyAny>>,
     fix_imports: bool,
     buffer_callback: Option<Bound<'py, PyAny>>,
+    deterministic: bool,
 ) -> PyResult<()> {
-    let settings = dump_settings(protocol, fix_imports)?;
+    let settings = dump_settings(protocol, fix_imports, deterministic)?;
     let write = file
         .getattr_opt(pyo3::intern!(py, "write"))?
         .ok_or_else(|| PyTypeError::new_err("file must have a 'write' attribute"))?;

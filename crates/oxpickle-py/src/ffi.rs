@@ -45,6 +45,9 @@ pub enum Exact {
     PickleBuffer,
     Type,
     Function,
+    Code,
+    Cell,
+    Module,
     Other,
 }
 
@@ -85,6 +88,12 @@ pub fn exact_type(obj: &Bound<'_, PyAny>) -> Exact {
             Exact::Type
         } else if ty == addr_of_mut!(ffi::PyFunction_Type) {
             Exact::Function
+        } else if ty == addr_of_mut!(ffi::PyCode_Type) {
+            Exact::Code
+        } else if ty == addr_of_mut!(ffi::PyCell_Type) {
+            Exact::Cell
+        } else if ffi::PyModule_Check(obj.as_ptr()) != 0 {
+            Exact::Module
         } else {
             Exact::Other
         }
@@ -172,6 +181,15 @@ pub fn code_points<'a>(text: &'a Bound<'_, PyAny>) -> impl Iterator<Item = u32> 
     let len = unsafe { ffi::PyUnicode_GetLength(text.as_ptr()) };
     // SAFETY: every index is below the length, so PyUnicode_ReadChar cannot fail.
     (0..len).map(move |i| unsafe { PyUnicode_ReadChar(text.as_ptr(), i) })
+}
+
+/// What a closure cell holds; None for an empty cell.
+pub fn cell_contents<'py>(cell: &Bound<'py, PyAny>) -> Option<Bound<'py, PyAny>> {
+    // SAFETY: `cell` is a cell object; PyCell_Get returns a new reference,
+    // or null without an exception when the cell is empty.
+    let contents = unsafe { ffi::PyCell_Get(cell.as_ptr()) };
+    // SAFETY: non-null means a new reference that we now own.
+    (!contents.is_null()).then(|| unsafe { Bound::from_owned_ptr(cell.py(), contents) })
 }
 
 /// The bytes of an exact bytes object, borrowed from it.

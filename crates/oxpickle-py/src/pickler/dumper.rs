@@ -12,6 +12,7 @@ use pyo3::exceptions::PyValueError;
 use pyo3::ffi;
 use pyo3::prelude::*;
 
+use super::byvalue::ByValueState;
 use super::memo::PickleMemo;
 use super::output::{encode_error, Output};
 use crate::errors::pickling_error;
@@ -44,6 +45,8 @@ pub struct Settings {
     pub fix_imports: bool,
     /// `Pickler.fast`: no memo, cycles refused.
     pub fast: bool,
+    /// Same bytes for the same program state in any process.
+    pub deterministic: bool,
 }
 
 pub struct Dumper<'py, 'm> {
@@ -55,6 +58,8 @@ pub struct Dumper<'py, 'm> {
     pub fix_imports: bool,
     pub hooks: Hooks<'py>,
     pub stdlib: &'py Stdlib,
+    pub deterministic: bool,
+    pub byvalue: ByValueState,
     fast: Option<FastMode>,
 }
 
@@ -82,6 +87,8 @@ impl<'py, 'm> Dumper<'py, 'm> {
             fix_imports: settings.fix_imports && settings.protocol < 3,
             hooks,
             stdlib: Stdlib::get(py)?,
+            deterministic: settings.deterministic,
+            byvalue: ByValueState::default(),
             fast: settings.fast.then(FastMode::default),
         })
     }
@@ -151,6 +158,21 @@ impl<'py, 'm> Dumper<'py, 'm> {
         }
         let index = self.memo.insert(obj);
         self.out.enc.memo_put(index, self.proto).map_err(encode_error)
+    }
+
+    /// Memoizes `obj` even in fast mode: by-value objects rely on the memo
+    /// to break the cycles they may contain.
+    pub fn memoize_always(&mut self, obj: &Bound<'py, PyAny>) -> PyResult<()> {
+        let index = self.memo.insert(obj);
+        self.out.enc.memo_put(index, self.proto).map_err(encode_error)
+    }
+
+    /// Memoizes the object on top of the stack in a slot of its own (one
+    /// that no object identity maps to) and returns the slot.
+    pub fn memoize_slot(&mut self) -> PyResult<usize> {
+        let index = self.memo.reserve();
+        self.out.enc.memo_put(index, self.proto).map_err(encode_error)?;
+        Ok(index)
     }
 
     /// If `obj` is memoized (it was reached again while pickling its own

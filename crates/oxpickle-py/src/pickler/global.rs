@@ -1,8 +1,12 @@
-//! Classes, functions and other objects pickled by reference: by the
-//! module and qualified name the receiving side imports them from.
+//! Objects pickled by reference: by the module and qualified name the
+//! receiving side imports them from.
+//!
+//! Resolution and writing are separate steps: a function or class whose
+//! reference does not resolve (or that the receiver could not import)
+//! travels by value instead of failing.
 
 use oxpickle_core::Op;
-use pyo3::exceptions::PyUnicodeEncodeError;
+use pyo3::exceptions::{PyRuntimeError, PyUnicodeEncodeError};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyString, PyTuple};
 
@@ -10,27 +14,59 @@ use super::dumper::Dumper;
 use super::reduce::{singleton_of_type, singleton_type_reduce};
 use crate::errors::pickling_error;
 
-impl<'py> Dumper<'py, '_> {
-    /// A class: by reference, except the types of None, Ellipsis and
-    /// NotImplemented, which are not importable by name.
-    pub(super) fn save_type(&mut self, class: &Bound<'py, PyAny>) -> PyResult<()> {
-        match singleton_of_type(self.py, class) {
-            Some(singleton) => {
-                let reduce = singleton_type_reduce(self.py, singleton)?;
-                self.save_reduce(&reduce, Some(class))
-            }
-            None => self.save_global(class, None),
-        }
+/// A reference that resolved: importing `module_name` and following
+/// `name` gives back the object.
+pub struct GlobalRef<'py> {
+    obj: Bound<'py, PyAny>,
+    module_name: Bound<'py, PyAny>,
+    name: Bound<'py, PyAny>,
+    /// The object the last path component is looked up on.
+    parent: Bound<'py, PyAny>,
+    module: Bound<'py, PyAny>,
+    last: String,
+}
+
+impl GlobalRef<'_> {
+    /// Whether the receiver of a pickle cannot be expected to import this
+    /// reference: `__main__` is the sender's script.
+    pub fn is_main(&self) -> bool {
+        super::byvalue::is_main_name(&self.module_name)
     }
 
-    /// Writes a reference to `obj` as `module.qualname`, after checking
-    /// that importing that name gives back this very object. `name`
-    /// overrides the object's own `__qualname__` (a reducer returned it).
-    pub(super) fn save_global(
-        &mut self,
+    pub fn module_name(&self) -> PyResult<String> {
+        Ok(self.module_name.str()?.to_string())
+    }
+}
+
+/// How resolving a reference came out: the reference, or the error that
+/// says why there is none.
+pub type Resolution<'py> = Result<GlobalRef<'py>, PyErr>;
+
+impl<'py> Dumper<'py, '_> {
+    /// A class: by reference, except the types of None, Ellipsis and
+    /// NotImplemented, which are not importable by name; by value when the
+    /// receiver could not import it.
+    pub(super) fn save_type(&mut self, class: &Bound<'py, PyAny>) -> PyResult<()> {
+        if let Some(singleton) = singleton_of_type(self.py, class) {
+            let reduce = singleton_type_reduce(self.py, singleton)?;
+            return self.save_reduce(&reduce, Some(class));
+        }
+        let resolution = self.resolve_global(class, None)?;
+        if self.travels_by_value(&resolution)? {
+            return self.save_unimportable_class(class, resolution);
+        }
+        self.write_global(resolution?)
+    }
+
+    /// Finds the module and name `obj` can be imported under, checking that
+    /// they lead back to this very object. Errors from Python code (a
+    /// failing `__qualname__`) propagate; an unresolvable reference is the
+    /// inner error.
+    pub(super) fn resolve_global(
+        &self,
         obj: &Bound<'py, PyAny>,
         name: Option<Bound<'py, PyString>>,
-    ) -> PyResult<()> {
+    ) -> PyResult<Resolution<'py>> {
         let py = self.py;
         let name = match name {
             Some(name) => name.into_any(),
@@ -42,62 +78,66 @@ impl<'py> Dumper<'py, '_> {
         let name_text = name.str()?.to_string();
         let path: Vec<&str> = name_text.split('.').collect();
         if path.contains(&"<locals>") {
-            return Err(pickling_error(py, format!("Can't pickle local object {}", name.repr()?)));
+            let message = format!("Can't pickle local object {}", name.repr()?);
+            return Ok(Err(pickling_error(py, message)));
         }
         let module_name = which_module(obj, &path)?;
-        let module = import_module(&module_name).map_err(|err| {
-            chained(
-                py,
-                err,
-                format!(
+        let module = match import_module(&module_name) {
+            Ok(module) => module,
+            Err(err) => {
+                let message = format!(
                     "Can't pickle {}: import of module {} failed",
                     repr(obj),
                     repr(&module_name)
-                ),
-            )
-        })?;
+                );
+                return Ok(Err(chained(py, err, message)));
+            }
+        };
         let Some((found, parent)) = deep_attribute(&module, &path)? else {
-            return Err(pickling_error(
-                py,
-                format!(
-                    "Can't pickle {}: attribute lookup {name_text} on {module_name} failed",
-                    repr(obj)
-                ),
-            ));
+            let message = format!(
+                "Can't pickle {}: attribute lookup {name_text} on {module_name} failed",
+                repr(obj)
+            );
+            return Ok(Err(pickling_error(py, message)));
         };
         if !found.is(obj) {
-            return Err(pickling_error(
-                py,
-                format!(
-                    "Can't pickle {}: it's not the same object as {module_name}.{name_text}",
-                    repr(obj)
-                ),
-            ));
+            let message = format!(
+                "Can't pickle {}: it's not the same object as {module_name}.{name_text}",
+                repr(obj)
+            );
+            return Ok(Err(pickling_error(py, message)));
         }
+        let last = path.last().copied().unwrap_or_default().to_string();
+        Ok(Ok(GlobalRef { obj: obj.clone(), module_name, name, parent, module, last }))
+    }
+
+    /// Writes a resolved reference: EXT, STACK_GLOBAL, GLOBAL, or
+    /// `getattr(parent, name)` for nested names before protocol 4.
+    pub(super) fn write_global(&mut self, global: GlobalRef<'py>) -> PyResult<()> {
+        let py = self.py;
+        let GlobalRef { obj, module_name, name, parent, module, last } = global;
         if self.proto >= 2 {
-            if let Some(code) = self.extension_code(obj, &module_name, &name)? {
+            if let Some(code) = self.extension_code(&obj, &module_name, &name)? {
                 self.out.enc.ext(code);
                 return Ok(());
             }
         }
-        let last = path.last().copied().unwrap_or_default();
-        let nested = !parent.is(&module);
         if self.proto >= 4 {
             // The qualname object itself, so a name already in the memo is
             // fetched from there, as CPython does.
             self.save(&module_name)?;
             self.save(&name)?;
             self.out.enc.op(Op::StackGlobal);
-        } else if nested {
+        } else if !parent.is(&module) {
             // GLOBAL cannot name an attribute of an attribute: rebuild it
             // as getattr(parent, last).
-            let args = PyTuple::new(py, [parent, PyString::new(py, last).into_any()])?;
+            let args = PyTuple::new(py, [parent, PyString::new(py, &last).into_any()])?;
             let reduce = PyTuple::new(py, [self.stdlib.getattr.bind(py).clone(), args.into_any()])?;
             self.save_reduce(&reduce, None)?;
         } else {
-            self.write_global_text(&module_name, last)?;
+            self.write_global_text(&module_name.str()?.to_string(), &last)?;
         }
-        self.memoize(obj)
+        self.memoize(&obj)
     }
 
     /// The copyreg extension code registered for (module, name), if any.
@@ -113,14 +153,12 @@ impl<'py> Dumper<'py, '_> {
             return Ok(None);
         };
         let Ok(code_value) = code.extract::<i64>() else {
-            return Err(pickling_error(
-                py,
-                format!(
-                    "Can't pickle {}: extension code {} isn't an integer",
-                    repr(obj),
-                    repr(&code)
-                ),
-            ));
+            let message = format!(
+                "Can't pickle {}: extension code {} isn't an integer",
+                repr(obj),
+                repr(&code)
+            );
+            return Err(pickling_error(py, message));
         };
         match u32::try_from(code_value) {
             Ok(code) if code > 0 && code <= 0x7fff_ffff => Ok(Some(code)),
@@ -133,27 +171,27 @@ impl<'py> Dumper<'py, '_> {
 
     /// GLOBAL with text lines (protocols 0–3), under the Python 2 names
     /// when `fix_imports` asks for them.
-    fn write_global_text(&mut self, module_name: &Bound<'py, PyAny>, name: &str) -> PyResult<()> {
-        let py = self.py;
-        let (mut module, mut name) = (module_name.str()?.to_string(), name.to_string());
-        if self.fix_imports {
-            (module, name) = self.python2_name(module, name)?;
-        }
-        let encode = |text: &str, what: &str| -> PyResult<Vec<u8>> {
-            if self.proto == 3 || text.is_ascii() {
-                Ok(text.as_bytes().to_vec())
-            } else {
-                let reason = format!(
-                    "can't pickle {what} identifier '{text}' using pickle protocol {}",
-                    self.proto
-                );
-                Err(chained(py, PyUnicodeEncodeError::new_err("non-ASCII identifier"), reason))
-            }
+    pub(super) fn write_global_text(&mut self, module: &str, name: &str) -> PyResult<()> {
+        let (module, name) = if self.fix_imports {
+            self.python2_name(module.to_string(), name.to_string())?
+        } else {
+            (module.to_string(), name.to_string())
         };
-        let module_bytes = encode(&module, "module")?;
-        let name_bytes = encode(&name, "global")?;
+        let module_bytes = self.identifier_bytes(&module, "module")?;
+        let name_bytes = self.identifier_bytes(&name, "global")?;
         self.out.enc.global_text(&module_bytes, &name_bytes);
         Ok(())
+    }
+
+    /// Protocol 3 writes identifiers in UTF-8; older ones only in ASCII,
+    /// which Python 2 can read.
+    fn identifier_bytes(&self, text: &str, what: &str) -> PyResult<Vec<u8>> {
+        if self.proto == 3 || text.is_ascii() {
+            return Ok(text.as_bytes().to_vec());
+        }
+        let reason =
+            format!("can't pickle {what} identifier '{text}' using pickle protocol {}", self.proto);
+        Err(chained(self.py, PyUnicodeEncodeError::new_err("non-ASCII identifier"), reason))
     }
 
     /// The Python 2 spelling of a name, from `_compat_pickle`.
@@ -161,17 +199,16 @@ impl<'py> Dumper<'py, '_> {
         let py = self.py;
         let key = PyTuple::new(py, [module.as_str(), name.as_str()])?;
         if let Some(mapped) = self.stdlib.name_mapping_3to2.bind(py).get_item(key)? {
-            let pair: (String, String) = mapped.extract().map_err(|_| {
-                pyo3::exceptions::PyRuntimeError::new_err(format!(
+            return mapped.extract().map_err(|_| {
+                PyRuntimeError::new_err(format!(
                     "_compat_pickle.REVERSE_NAME_MAPPING values should be 2-tuples of str, not {}",
                     repr(&mapped)
                 ))
-            })?;
-            return Ok(pair);
+            });
         }
         if let Some(mapped) = self.stdlib.import_mapping_3to2.bind(py).get_item(module.as_str())? {
             let module: String = mapped.extract().map_err(|_| {
-                pyo3::exceptions::PyRuntimeError::new_err(format!(
+                PyRuntimeError::new_err(format!(
                     "_compat_pickle.REVERSE_IMPORT_MAPPING values should be strings, not {}",
                     repr(&mapped)
                 ))
@@ -221,9 +258,7 @@ pub fn deep_attribute<'py>(
     let mut parent = root.clone();
     let mut current = root.clone();
     for part in path {
-        let Some(next) = current.getattr_opt(*part)? else {
-            return Ok(None);
-        };
+        let Some(next) = current.getattr_opt(*part)? else { return Ok(None) };
         parent = std::mem::replace(&mut current, next);
     }
     Ok(Some((current, parent)))
@@ -231,12 +266,12 @@ pub fn deep_attribute<'py>(
 
 /// The repr of an object for an error message; a failing repr must not
 /// hide the real error.
-fn repr(obj: &Bound<'_, PyAny>) -> String {
+pub fn repr(obj: &Bound<'_, PyAny>) -> String {
     obj.repr().map(|r| r.to_string()).unwrap_or_else(|_| "<unrepresentable object>".into())
 }
 
 /// A PicklingError whose cause is `err`.
-fn chained(py: Python<'_>, err: PyErr, message: String) -> PyErr {
+pub fn chained(py: Python<'_>, err: PyErr, message: String) -> PyErr {
     let wrapped = pickling_error(py, message);
     wrapped.set_cause(py, Some(err));
     wrapped

@@ -19,6 +19,9 @@ pub struct Slot {
 #[derive(Default)]
 pub struct PickleMemo {
     slots: HashMap<usize, Slot, BuildHasherDefault<AddressHasher>>,
+    /// The next free slot index; also counts slots reserved for objects
+    /// that stand in for another (see `reserve`).
+    next: usize,
 }
 
 impl PickleMemo {
@@ -31,8 +34,17 @@ impl PickleMemo {
     /// Memoizes `obj` in the next free slot and returns that slot.
     #[inline]
     pub fn insert(&mut self, obj: &Bound<'_, PyAny>) -> usize {
-        let index = self.slots.len();
+        let index = self.reserve();
         self.insert_at(obj, index);
+        index
+    }
+
+    /// A slot for an object that exists only in the pickle (a dict standing
+    /// in for a module's globals), which no lookup by identity may find.
+    #[inline]
+    pub fn reserve(&mut self) -> usize {
+        let index = self.next;
+        self.next += 1;
         index
     }
 
@@ -40,6 +52,7 @@ impl PickleMemo {
     pub fn insert_at(&mut self, obj: &Bound<'_, PyAny>, index: usize) {
         let slot = Slot { index, object: obj.clone().unbind() };
         self.slots.insert(obj.as_ptr() as usize, slot);
+        self.next = self.next.max(index + 1);
     }
 
     pub fn len(&self) -> usize {
@@ -48,6 +61,7 @@ impl PickleMemo {
 
     pub fn clear(&mut self) {
         self.slots.clear();
+        self.next = 0;
     }
 
     /// Every slot, in no particular order.

@@ -7,6 +7,7 @@
 //! over a class attribute (loky relies on that).
 
 mod buffers;
+mod byvalue;
 mod containers;
 mod dumper;
 mod global;
@@ -61,6 +62,7 @@ struct Target {
     protocol: u8,
     fix_imports: bool,
     buffer_callback: Option<Py<PyAny>>,
+    deterministic: bool,
 }
 
 /// Pickler(file, protocol=None, fix_imports=True, buffer_callback=None)
@@ -96,13 +98,14 @@ impl Pickler {
         }
     }
 
-    #[pyo3(signature = (file, protocol=None, fix_imports=true, buffer_callback=None))]
+    #[pyo3(signature = (file, protocol=None, fix_imports=true, buffer_callback=None, *, deterministic=false))]
     fn __init__(
         slf: &Bound<'_, Self>,
         file: &Bound<'_, PyAny>,
         protocol: Option<&Bound<'_, PyAny>>,
         fix_imports: bool,
         buffer_callback: Option<Bound<'_, PyAny>>,
+        deterministic: bool,
     ) -> PyResult<()> {
         let protocol = resolve_protocol(protocol)?;
         let write = file
@@ -115,6 +118,7 @@ impl Pickler {
             protocol,
             fix_imports,
             buffer_callback: buffer_callback.map(Bound::unbind),
+            deterministic,
         });
         this.memo.clear();
         this.bin = i32::from(protocol > 0);
@@ -139,6 +143,7 @@ impl Pickler {
                 bin: this.bin != 0,
                 fix_imports: target.fix_imports,
                 fast: this.fast != 0,
+                deterministic: target.deterministic,
             };
             let callback = target.buffer_callback.as_ref().map(|c| c.bind(py).clone());
             (target.write.bind(py).clone(), settings, callback)

@@ -22,13 +22,21 @@ impl<'py> Dumper<'py, '_> {
         }
         match kind {
             Exact::Type => return self.save_type(obj),
-            Exact::Function => return self.save_global(obj, None),
+            Exact::Function => return self.save_function(obj),
             _ => {}
         }
         let reduced = if let Some(reduce) = self.dispatch_entry(obj)? {
             reduce.call1((obj,))?
         } else if is_class(obj) {
-            return self.save_global(obj, None);
+            return self.save_type(obj);
+        } else if kind == Exact::Code {
+            return self.save_code(obj);
+        } else if kind == Exact::Cell {
+            return self.save_cell(obj);
+        } else if kind == Exact::Module {
+            return self.save_module(obj);
+        } else if let Some(reduce) = self.fallback_reducer(obj)? {
+            reduce.call1((obj,))?
         } else if let Some(reduce_ex) = obj.getattr_opt(pyo3::intern!(self.py, "__reduce_ex__"))? {
             reduce_ex.call1((self.proto,))?
         } else if let Some(reduce) = obj.getattr_opt(pyo3::intern!(self.py, "__reduce__"))? {
@@ -63,7 +71,7 @@ impl<'py> Dumper<'py, '_> {
         reduced: &Bound<'py, PyAny>,
     ) -> PyResult<()> {
         if let Ok(name) = reduced.cast::<PyString>() {
-            return self.save_global(obj, Some(name.clone()));
+            return self.save_named_object(obj, name.clone());
         }
         let Ok(tuple) = reduced.cast::<PyTuple>() else {
             return Err(pickling_error(self.py, "__reduce__ must return a string or tuple"));

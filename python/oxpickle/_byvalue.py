@@ -1,0 +1,271 @@
+"""Sender-side policy for pickling by value, called by the Rust engine.
+
+The engine pickles functions, code objects and cells itself. This module
+holds what is policy rather than mechanism: which modules travel by value
+(the registry), how a class or enum is taken apart, class tracker ids, and
+reducers for the few stdlib types the stdlib cannot pickle.
+"""
+
+from __future__ import annotations
+
+import abc
+import dataclasses
+import enum
+import itertools
+import opcode as _opcode
+import sys
+import types
+import typing
+import uuid
+import weakref
+from collections.abc import Callable
+from typing import Any
+
+from . import _reconstruct
+
+_by_value_modules: set[str] = set()
+
+#: The code object fields, in ``types.CodeType``'s argument order.
+CODE_FIELDS: tuple[str, ...] = (
+    "co_argcount",
+    "co_posonlyargcount",
+    "co_kwonlyargcount",
+    "co_nlocals",
+    "co_stacksize",
+    "co_flags",
+    "co_code",
+    "co_consts",
+    "co_names",
+    "co_varnames",
+    "co_filename",
+    "co_name",
+    "co_qualname",
+    "co_firstlineno",
+    "co_linetable",
+    "co_exceptiontable",
+    "co_freevars",
+    "co_cellvars",
+)
+
+
+def register_pickle_by_value(module: types.ModuleType) -> None:
+    """Pickle the functions and classes of ``module`` (and its submodules)
+    by value, for receivers that cannot import it."""
+    if not isinstance(module, types.ModuleType):
+        raise ValueError(f"Input should be a module object, got {module!r} instead")
+    if module.__name__ not in sys.modules:
+        raise ValueError(
+            f"{module} was not imported correctly, have you used an `import` statement "
+            "to access it?"
+        )
+    _by_value_modules.add(module.__name__)
+
+
+def unregister_pickle_by_value(module: types.ModuleType) -> None:
+    """Undo :func:`register_pickle_by_value`."""
+    if not isinstance(module, types.ModuleType):
+        raise ValueError(f"Input should be a module object, got {module!r} instead")
+    if module.__name__ not in _by_value_modules:
+        raise ValueError(f"{module} is not registered for pickle by value")
+    _by_value_modules.remove(module.__name__)
+
+
+def list_registry_pickle_by_value() -> set[str]:
+    """Names of the modules registered for pickling by value."""
+    return _by_value_modules.copy()
+
+
+def is_registered(module_name: str) -> bool:
+    """Whether ``module_name`` or a package it belongs to is registered."""
+    if not _by_value_modules:
+        return False
+    parts = module_name.split(".")
+    return any(".".join(parts[:i]) in _by_value_modules for i in range(1, len(parts) + 1))
+
+
+# ----- class tracker ids ---------------------------------------------------
+
+_deterministic_counts: dict[str, int] = {}
+
+
+def tracker_id(cls: Any, deterministic: bool) -> str:
+    """The id a class travels under, stable for the life of the class, so
+    a receiver maps repeated pickles of it to one class. Deterministic ids
+    come from the class's name and its rank among same-named classes."""
+    known = _reconstruct._ids_by_class.get(cls)
+    if known is not None:
+        return known
+    if deterministic:
+        name = f"{getattr(cls, '__module__', '?')}.{getattr(cls, '__qualname__', '?')}"
+        rank = _deterministic_counts.get(name, 0)
+        _deterministic_counts[name] = rank + 1
+        made = f"{name}#{rank}"
+    else:
+        made = uuid.uuid4().hex
+    _reconstruct._ids_by_class[cls] = made
+    _reconstruct._classes_by_id.setdefault(made, cls)
+    return made
+
+
+# ----- classes -------------------------------------------------------------
+
+# Attributes the class machinery makes by itself: sending them would be
+# redundant (slot descriptors) or impossible (the __dict__ getset).
+_MADE_BY_TYPE = ("__weakref__", "__dict__")
+_ABC_CACHES = ("_abc_cache", "_abc_negative_cache", "_abc_negative_cache_version", "_abc_impl")
+
+
+def class_reduce(cls: type, deterministic: bool) -> tuple[Any, ...]:
+    """The reduce tuple of a class that cannot be imported by the receiver:
+    a skeleton, then its dict through a state setter."""
+    if isinstance(cls, enum.EnumMeta) and cls._member_names_:
+        return _enum_reduce(cls, deterministic)
+    namespace: dict[str, Any] = {"__qualname__": cls.__qualname__}
+    for key in ("__module__", "__slots__"):
+        if key in cls.__dict__:
+            namespace[key] = cls.__dict__[key]
+    args = (type(cls), cls.__name__, cls.__bases__, namespace, tracker_id(cls, deterministic))
+    state = (_class_attributes(cls, skip=namespace), _registered_subclasses(cls))
+    return (_reconstruct.make_class, args, state, None, None, _reconstruct.set_class_state)
+
+
+def _enum_reduce(cls: type, deterministic: bool) -> tuple[Any, ...]:
+    members = {member.name: member._value_ for member in cls}  # type: ignore[attr-defined]
+    skip = set(members) | _enum_internals(cls)
+    args = (
+        cls.__bases__,
+        cls.__name__,
+        cls.__qualname__,
+        cls.__module__,
+        members,
+        tracker_id(cls, deterministic),
+    )
+    state = (_class_attributes(cls, skip=skip), [])
+    return (_reconstruct.make_enum, args, state, None, None, _reconstruct.set_class_state)
+
+
+def _enum_internals(cls: type) -> set[str]:
+    """What the enum metaclass builds by itself when it creates the class."""
+    fresh = enum.EnumMeta.__prepare__("probe", cls.__bases__)
+    probe = type(cls)("probe", cls.__bases__, fresh)
+    # The docstring is the user's, not the metaclass's.
+    return (set(vars(probe)) - {"__doc__"}) | {"_generate_next_value_"}
+
+
+def _class_attributes(cls: type, skip: Any) -> dict[str, Any]:
+    """The class's own dict, less what creation makes, what an identical
+    base attribute provides, and what `skip` names."""
+    own = dict(vars(cls))
+    slots = own.get("__slots__", ())
+    for name in itertools.chain(
+        _MADE_BY_TYPE, [slots] if isinstance(slots, str) else slots, skip
+    ):
+        own.pop(name, None)
+    if isinstance(cls, abc.ABCMeta):
+        for name in _ABC_CACHES:
+            own.pop(name, None)
+    inherited: dict[str, Any] = {}
+    for base in reversed(cls.__bases__):
+        inherited.update(vars(base))
+    return {k: v for k, v in own.items() if k not in inherited or inherited[k] is not v}
+
+
+def _registered_subclasses(cls: type) -> list[type]:
+    if not isinstance(cls, abc.ABCMeta):
+        return []
+    registry = abc._get_dump(cls)[0]  # type: ignore[attr-defined]
+    return [ref() for ref in registry if ref() is not None]
+
+
+# ----- objects the stdlib cannot pickle ------------------------------------
+
+
+def _wrapped_callable(obj: Any) -> tuple[Any, ...]:
+    return (type(obj), (obj.__func__,))
+
+
+def _typevar_reduce(var: Any, deterministic: bool) -> tuple[Any, ...]:
+    constraints = getattr(var, "__constraints__", ())
+    args = (
+        type(var),
+        var.__name__,
+        var.__bound__,
+        constraints,
+        var.__covariant__,
+        var.__contravariant__,
+        tracker_id(var, deterministic),
+    )
+    return (_reconstruct.make_typevar, args)
+
+
+#: Reducers by exact type, consulted after the Pickler's dispatch table.
+REDUCERS: dict[type, Callable[[Any], tuple[Any, ...]]] = {
+    classmethod: _wrapped_callable,
+    staticmethod: _wrapped_callable,
+    property: lambda p: (property, (p.fget, p.fset, p.fdel, p.__doc__)),
+    weakref.WeakSet: lambda s: (weakref.WeakSet, (list(s),)),
+    types.MappingProxyType: lambda m: (types.MappingProxyType, (dict(m),)),
+    type({}.keys()): lambda v: (_reconstruct.dict_keys, (list(v),)),
+    type({}.values()): lambda v: (_reconstruct.dict_values, (list(v),)),
+    type({}.items()): lambda v: (_reconstruct.dict_items, (list(v),)),
+    types.GetSetDescriptorType: lambda d: (getattr, (d.__objclass__, d.__name__)),
+    types.MemberDescriptorType: lambda d: (getattr, (d.__objclass__, d.__name__)),
+    # dataclasses compares these sentinels by identity: they must come back
+    # as the receiver's own, not as copies.
+    type(dataclasses.MISSING): lambda _: (getattr, (dataclasses, "MISSING")),
+    type(dataclasses.KW_ONLY): lambda _: (getattr, (dataclasses, "KW_ONLY")),
+    dataclasses._FIELD_BASE: lambda s: (getattr, (dataclasses, s.name)),  # type: ignore[attr-defined]
+}
+
+#: Reducers for objects whose reduce names a global the receiver may not
+#: import (a TypeVar defined in ``__main__``): used only then.
+BY_VALUE_REDUCERS: dict[type, Callable[[Any, bool], tuple[Any, ...]]] = {
+    typing.TypeVar: _typevar_reduce,
+    typing.ParamSpec: _typevar_reduce,
+}
+
+
+def dynamic_module_reduce(module: types.ModuleType) -> tuple[Any, ...]:
+    namespace = {k: v for k, v in vars(module).items() if k != "__builtins__"}
+    return (_reconstruct.dynamic_module, (module.__name__, namespace))
+
+
+# ----- what code needs at the receiving end ---------------------------------
+
+#: Bytecode opcodes that name a global: opcode → right shift of the argument
+#: to get the index into co_names (LOAD_GLOBAL packs a flag in bit 0 from 3.11).
+GLOBAL_OPS: dict[int, int] = {
+    dis_op: shift
+    for dis_op, shift in (
+        (_opcode.opmap["LOAD_GLOBAL"], 1 if sys.version_info >= (3, 11) else 0),
+        (_opcode.opmap["STORE_GLOBAL"], 0),
+        (_opcode.opmap["DELETE_GLOBAL"], 0),
+    )
+}
+EXTENDED_ARG: int = _opcode.opmap["EXTENDED_ARG"]
+
+
+def imported_submodules(code: types.CodeType, values: list[Any]) -> list[types.ModuleType]:
+    """Submodules of packages among `values` that are imported now and that
+    the code reaches by attribute (``np.linalg.norm`` needs ``numpy.linalg``):
+    the receiver must import them too."""
+    names = set(code.co_names)
+    found = []
+    for value in values:
+        if not isinstance(value, types.ModuleType) or not getattr(value, "__package__", None):
+            continue
+        prefix = value.__name__ + "."
+        for name in list(sys.modules):
+            if isinstance(name, str) and name.startswith(prefix):
+                if set(name[len(prefix) :].split(".")) <= names:
+                    found.append(sys.modules[name])
+    return found
+
+
+#: Builtin types with no importable name of their own (``mappingproxy``,
+#: ``function``, ``code``, ...) but a name in the ``types`` module.
+BUILTIN_TYPE_NAMES: dict[type, str] = {
+    value: name
+    for name, value in vars(types).items()
+    if isinstance(value, type) and not name.startswith("_")
+}

@@ -1,0 +1,96 @@
+"""Type stubs for the native module ``oxpickle._oxpickle``."""
+
+import pickle
+from collections.abc import Callable, Iterable
+from typing import Any, ClassVar, Protocol
+
+HIGHEST_PROTOCOL: int
+DEFAULT_PROTOCOL: int
+
+class _Writable(Protocol):
+    def write(self, data: bytes, /) -> Any: ...
+
+class _Readable(Protocol):
+    def read(self, n: int = ..., /) -> bytes: ...
+    def readline(self) -> bytes: ...
+
+_BufferCallback = Callable[[pickle.PickleBuffer], Any] | None
+
+class PickleError(pickle.PickleError): ...
+class PicklingError(PickleError, pickle.PicklingError): ...
+class UnpicklingError(PickleError, pickle.UnpicklingError): ...
+
+class PicklerMemoProxy:
+    def copy(self) -> dict[int, tuple[int, Any]]: ...
+    def clear(self) -> None: ...
+    def __len__(self) -> int: ...
+
+class UnpicklerMemoProxy:
+    def copy(self) -> dict[int, Any]: ...
+    def clear(self) -> None: ...
+    def __len__(self) -> int: ...
+
+class Pickler:
+    bin: int
+    fast: int
+    dispatch_table: ClassVar[Any]
+    memo: PicklerMemoProxy | dict[int, tuple[int, Any]]
+    def __init__(
+        self,
+        file: _Writable,
+        protocol: int | None = None,
+        fix_imports: bool = True,
+        buffer_callback: _BufferCallback = None,
+    ) -> None: ...
+    def dump(self, obj: Any, /) -> None: ...
+    def clear_memo(self) -> None: ...
+    def persistent_id(self, obj: Any, /) -> Any: ...
+
+class Unpickler:
+    memo: UnpicklerMemoProxy | dict[int, Any]
+    def __init__(
+        self,
+        file: _Readable,
+        *,
+        fix_imports: bool = True,
+        encoding: str = "ASCII",
+        errors: str = "strict",
+        buffers: Iterable[Any] | None = None,
+    ) -> None: ...
+    def load(self) -> Any: ...
+    def find_class(self, module_name: str, global_name: str, /) -> Any: ...
+    def persistent_load(self, pid: Any, /) -> Any: ...
+
+def dumps(
+    obj: Any,
+    protocol: int | None = None,
+    *,
+    fix_imports: bool = True,
+    buffer_callback: _BufferCallback = None,
+) -> bytes: ...
+def dump(
+    obj: Any,
+    file: _Writable,
+    protocol: int | None = None,
+    *,
+    fix_imports: bool = True,
+    buffer_callback: _BufferCallback = None,
+) -> None: ...
+def loads(
+    data: bytes | bytearray | memoryview,
+    /,
+    *,
+    fix_imports: bool = True,
+    encoding: str = "ASCII",
+    errors: str = "strict",
+    buffers: Iterable[Any] | None = None,
+) -> Any: ...
+def load(
+    file: _Readable,
+    *,
+    fix_imports: bool = True,
+    encoding: str = "ASCII",
+    errors: str = "strict",
+    buffers: Iterable[Any] | None = None,
+) -> Any: ...
+def dis(data: bytes, /) -> tuple[str, str | None]: ...

@@ -1,0 +1,131 @@
+"""How objects pickled by value are rebuilt on the receiving side.
+
+Pickles name these functions by module and name, so they are a format:
+renaming or removing one breaks every pickle that uses it.
+Functions, code objects and cells are rebuilt with stdlib callables
+(``types.FunctionType``, ``types.CodeType``, ``types.CellType``); only
+classes, enums and a few helpers need code from here.
+"""
+
+from __future__ import annotations
+
+import sys
+import types
+import typing
+import weakref
+from typing import Any
+
+from ._oxpickle import UnpicklingError
+
+#: The interpreter's bytecode tag, e.g. ``cpython-311``; by-value code
+#: carries the tag of the interpreter that compiled it.
+PYTHON_TAG: str = sys.implementation.cache_tag
+
+# Classes rebuilt (or defined) in this process, by tracker id, so that a
+# class pickled by value in several pickles is one class here.
+_classes_by_id: weakref.WeakValueDictionary[str, Any] = weakref.WeakValueDictionary()
+_ids_by_class: weakref.WeakKeyDictionary[Any, str] = weakref.WeakKeyDictionary()
+
+
+def check_python(tag: str) -> None:
+    """Refuse code compiled by another Python: bytecode is not portable."""
+    if tag != PYTHON_TAG:
+        raise UnpicklingError(
+            f"this pickle holds code compiled by {tag}, but this interpreter is {PYTHON_TAG}; "
+            "bytecode only runs on the Python version that made it. Load the pickle with "
+            f"{tag}, or pickle functions and classes from an importable module so they "
+            "travel by reference."
+        )
+
+
+def track_class(tracker_id: str | None, cls: Any) -> Any:
+    """The class already known under ``tracker_id``, or ``cls`` from now on."""
+    if tracker_id is None:
+        return cls
+    known = _classes_by_id.setdefault(tracker_id, cls)
+    if known is cls:
+        _ids_by_class[cls] = tracker_id
+    return known
+
+
+def make_class(
+    metaclass: type,
+    name: str,
+    bases: tuple[type, ...],
+    namespace: dict[str, Any],
+    tracker_id: str | None,
+) -> Any:
+    """A class skeleton: created with what must exist at creation time
+    (``__slots__``, ``__module__``, ``__qualname__``); the rest of its dict
+    arrives through :func:`set_class_state`."""
+    cls = types.new_class(name, bases, {"metaclass": metaclass}, lambda ns: ns.update(namespace))
+    return track_class(tracker_id, cls)
+
+
+def make_enum(
+    bases: tuple[type, ...],
+    name: str,
+    qualname: str,
+    module: str,
+    members: dict[str, Any],
+    tracker_id: str | None,
+) -> Any:
+    """An enum class with its members; methods arrive through
+    :func:`set_class_state`."""
+    metaclass = type(bases[-1])
+    namespace = metaclass.__prepare__(name, bases)
+    for member, value in members.items():
+        namespace[member] = value
+    cls = metaclass(name, bases, namespace)
+    cls.__module__ = module
+    cls.__qualname__ = qualname
+    return track_class(tracker_id, cls)
+
+
+def set_class_state(cls: Any, state: tuple[dict[str, Any], list[type]]) -> None:
+    """Fills a class skeleton: its attributes, then the virtual subclasses
+    an ABC had registered."""
+    attributes, registered = state
+    for attribute, value in attributes.items():
+        setattr(cls, attribute, value)
+    for subclass in registered:
+        cls.register(subclass)
+
+
+def make_typevar(
+    kind: type,
+    name: str,
+    bound: Any,
+    constraints: tuple[Any, ...],
+    covariant: bool,
+    contravariant: bool,
+    tracker_id: str | None,
+) -> Any:
+    """A TypeVar or ParamSpec defined where the receiver cannot import it."""
+    if kind is typing.TypeVar:
+        made = typing.TypeVar(
+            name, *constraints, bound=bound, covariant=covariant, contravariant=contravariant
+        )
+    else:
+        made = kind(name, bound=bound, covariant=covariant, contravariant=contravariant)
+    return track_class(tracker_id, made)
+
+
+def dict_keys(keys: list[Any]) -> Any:
+    return dict.fromkeys(keys).keys()
+
+
+def dict_values(values: list[Any]) -> Any:
+    return dict(enumerate(values)).values()
+
+
+def dict_items(items: list[tuple[Any, Any]]) -> Any:
+    return dict(items).items()
+
+
+def dynamic_module(name: str, namespace: dict[str, Any]) -> types.ModuleType:
+    """A module that was not importable on the sending side (not in
+    ``sys.modules``); it is not added to ``sys.modules`` here either."""
+    module = types.ModuleType(name)
+    module.__dict__.update(namespace)
+    return module

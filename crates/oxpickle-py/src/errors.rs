@@ -2,6 +2,7 @@
 //! same name, so `except pickle.UnpicklingError` keeps working, and from
 //! `oxpickle.PickleError`, so one clause catches all of ours.
 
+use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyDict, PyTuple, PyType};
@@ -10,6 +11,7 @@ struct ErrorTypes {
     pickle_error: Py<PyType>,
     pickling_error: Py<PyType>,
     unpickling_error: Py<PyType>,
+    unpicklable_error: Py<PyType>,
 }
 
 static ERROR_TYPES: PyOnceLock<ErrorTypes> = PyOnceLock::new();
@@ -47,7 +49,16 @@ fn create(py: Python<'_>) -> PyResult<ErrorTypes> {
         PyTuple::new(py, [pickle_error.bind(py).as_any(), &pickle.getattr("UnpicklingError")?])?,
         "A pickle could not be loaded; a pickle.UnpicklingError.",
     )?;
-    Ok(ErrorTypes { pickle_error, pickling_error, unpickling_error })
+    let unpicklable_error = make(
+        "UnpicklableError",
+        PyTuple::new(
+            py,
+            [pickling_error.bind(py).as_any(), &py.get_type::<PyTypeError>().into_any()],
+        )?,
+        "An object that cannot be pickled; both a PicklingError and the TypeError \
+         the stdlib raises for it.",
+    )?;
+    Ok(ErrorTypes { pickle_error, pickling_error, unpickling_error, unpicklable_error })
 }
 
 /// Adds the exception classes to the module.
@@ -57,12 +68,18 @@ pub fn register(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add("PickleError", types.pickle_error.bind(py))?;
     module.add("PicklingError", types.pickling_error.bind(py))?;
     module.add("UnpicklingError", types.unpickling_error.bind(py))?;
+    module.add("UnpicklableError", types.unpicklable_error.bind(py))?;
     Ok(())
 }
 
 /// An `oxpickle.PicklingError`.
 pub fn pickling_error(py: Python<'_>, message: impl Into<String>) -> PyErr {
     raise(py, |types| &types.pickling_error, message.into())
+}
+
+/// An `oxpickle.UnpicklableError`: a PicklingError that is also a TypeError.
+pub fn unpicklable_error(py: Python<'_>, message: impl Into<String>) -> PyErr {
+    raise(py, |types| &types.unpicklable_error, message.into())
 }
 
 /// An `oxpickle.UnpicklingError`.

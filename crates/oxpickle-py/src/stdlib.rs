@@ -26,6 +26,8 @@ pub struct Stdlib {
     pub partial: Py<PyAny>,
     /// `builtins.getattr`, how nested names travel below protocol 4.
     pub getattr: Py<PyAny>,
+    /// `pickle.PicklingError`, which failed dumps are reported as.
+    pub pickling_error: Py<PyAny>,
 }
 
 static STDLIB: PyOnceLock<Stdlib> = PyOnceLock::new();
@@ -55,6 +57,7 @@ impl Stdlib {
             codecs_encode: py.import("codecs")?.getattr("encode")?.unbind(),
             partial: py.import("functools")?.getattr("partial")?.unbind(),
             getattr: py.import("builtins")?.getattr("getattr")?.unbind(),
+            pickling_error: py.import("pickle")?.getattr("PicklingError")?.unbind(),
         })
     }
 }

@@ -11,6 +11,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyTuple};
 
 use super::dumper::Dumper;
+use super::path::{key_repr, Step};
 use crate::ffi::set_next_entry;
 
 /// Items per MARK … APPENDS/SETITEMS/ADDITEMS batch.
@@ -31,8 +32,8 @@ impl<'py> Dumper<'py, '_> {
         if !small {
             self.out.enc.op(Op::Mark);
         }
-        for item in tuple.iter() {
-            self.save(&item)?;
+        for (index, item) in tuple.iter().enumerate() {
+            self.save_at(&item, index)?;
         }
         // Reached again through its own items: the tuple is in the memo
         // now, so drop what was pushed and fetch it from there.
@@ -70,10 +71,15 @@ impl<'py> Dumper<'py, '_> {
             return Ok(());
         }
         if self.proto == 0 {
-            return self.write_items(obj.try_iter()?, Self::save_item, Op::Append, Op::Appends);
+            return self.write_items(
+                obj.try_iter()?,
+                |d, i, item| d.save_at(item, i),
+                Op::Append,
+                Op::Appends,
+            );
         }
         if list.len() == 1 {
-            self.save(&list.get_item(0)?)?;
+            self.save_at(&list.get_item(0)?, 0)?;
             self.out.enc.op(Op::Append);
             return Ok(());
         }
@@ -86,7 +92,7 @@ impl<'py> Dumper<'py, '_> {
                 next.set(next.get() + usize::from(item.is_some()));
                 Ok(item)
             },
-            Self::save_item,
+            |dumper, index, item| dumper.save_at(&item, index),
             Op::Appends,
             || next.get() < list.len(),
         )
@@ -109,7 +115,12 @@ impl<'py> Dumper<'py, '_> {
         }
         if self.proto == 0 {
             let items = obj.call_method0(pyo3::intern!(self.py, "items"))?.try_iter()?;
-            return self.write_items(items, Self::save_pair, Op::SetItem, Op::SetItems);
+            return self.write_items(
+                items,
+                |d, _, item| d.save_pair(&item),
+                Op::SetItem,
+                Op::SetItems,
+            );
         }
         let mut pos: ffi::Py_ssize_t = 0;
         let mut next_entry = move |dict: &Bound<'py, PyDict>| -> PyResult<Option<Entry<'py>>> {
@@ -120,7 +131,7 @@ impl<'py> Dumper<'py, '_> {
         };
         if size == 1 {
             if let Some(entry) = next_entry(dict)? {
-                self.save_entry(entry)?;
+                self.save_entry(0, entry)?;
             }
             self.out.enc.op(Op::SetItem);
             return Ok(());
@@ -146,7 +157,7 @@ impl<'py> Dumper<'py, '_> {
                 }
                 Ok(set_next_entry(obj, &mut pos))
             },
-            Self::save_item,
+            |dumper, _, item| dumper.save_set_item(&item),
             Op::AddItems,
             || true,
         )
@@ -158,7 +169,7 @@ impl<'py> Dumper<'py, '_> {
         }
         self.out.enc.op(Op::Mark);
         for item in obj.try_iter()? {
-            self.save(&item?)?;
+            self.save_set_item(&item?)?;
         }
         if let Some(index) = self.memoized(obj) {
             self.out.enc.op(Op::PopMark);
@@ -179,39 +190,40 @@ impl<'py> Dumper<'py, '_> {
 
     /// Items from an iterator, as CPython batches them: protocol 0 one at a
     /// time with `one`; otherwise `one` for a lone trailing item and MARK …
-    /// `many` for runs of two to 1000.
+    /// `many` for runs of two to 1000. `save_item` gets each item's position.
     pub(super) fn write_items(
         &mut self,
         mut items: Bound<'py, pyo3::types::PyIterator>,
-        save_item: fn(&mut Self, Bound<'py, PyAny>) -> PyResult<()>,
+        save_item: impl Fn(&mut Self, usize, &Bound<'py, PyAny>) -> PyResult<()>,
         one: Op,
         many: Op,
     ) -> PyResult<()> {
+        let mut position = 0;
+        let mut save_next = |dumper: &mut Self, item: Bound<'py, PyAny>| {
+            position += 1;
+            save_item(dumper, position - 1, &item)
+        };
         if self.proto == 0 {
             for item in &mut items {
-                save_item(self, item?)?;
+                save_next(self, item?)?;
                 self.out.enc.op(one);
             }
             return Ok(());
         }
         loop {
-            let Some(first) = items.next().transpose()? else {
-                return Ok(());
-            };
+            let Some(first) = items.next().transpose()? else { return Ok(()) };
             let Some(second) = items.next().transpose()? else {
-                save_item(self, first)?;
+                save_next(self, first)?;
                 self.out.enc.op(one);
                 return Ok(());
             };
             self.out.enc.op(Op::Mark);
-            save_item(self, first)?;
-            save_item(self, second)?;
+            save_next(self, first)?;
+            save_next(self, second)?;
             let mut count = 2;
             while count < BATCH_SIZE {
-                let Some(item) = items.next().transpose()? else {
-                    break;
-                };
-                save_item(self, item)?;
+                let Some(item) = items.next().transpose()? else { break };
+                save_next(self, item)?;
                 count += 1;
             }
             self.out.enc.op(many);
@@ -222,20 +234,22 @@ impl<'py> Dumper<'py, '_> {
     }
 
     /// MARK, up to 1000 items, `batch`; again while a batch came out full
-    /// and `more` says there may be more.
+    /// and `more` says there may be more. `save_item` gets each position.
     fn write_batches<T>(
         &mut self,
         mut next: impl FnMut(&mut Self) -> PyResult<Option<T>>,
-        save_item: fn(&mut Self, T) -> PyResult<()>,
+        save_item: impl Fn(&mut Self, usize, T) -> PyResult<()>,
         batch: Op,
         mut more: impl FnMut() -> bool,
     ) -> PyResult<()> {
+        let mut position = 0;
         loop {
             self.out.enc.op(Op::Mark);
             let mut count = 0;
             while count < BATCH_SIZE {
                 let Some(item) = next(self)? else { break };
-                save_item(self, item)?;
+                save_item(self, position, item)?;
+                position += 1;
                 count += 1;
             }
             self.out.enc.op(batch);
@@ -245,24 +259,38 @@ impl<'py> Dumper<'py, '_> {
         }
     }
 
-    pub(super) fn save_item(&mut self, item: Bound<'py, PyAny>) -> PyResult<()> {
-        self.save(&item)
+    /// A sequence item; a failure names its position.
+    pub(super) fn save_at(&mut self, item: &Bound<'py, PyAny>, index: usize) -> PyResult<()> {
+        self.save(item).map_err(|err| self.unwinding(err, || Step::Index(index)))
     }
 
-    fn save_entry(&mut self, (key, value): Entry<'py>) -> PyResult<()> {
-        self.save(&key)?;
-        self.save(&value)
+    fn save_set_item(&mut self, item: &Bound<'py, PyAny>) -> PyResult<()> {
+        self.save(item).map_err(|err| self.unwinding(err, || Step::SetItem))
+    }
+
+    fn save_entry(&mut self, _: usize, (key, value): Entry<'py>) -> PyResult<()> {
+        self.save_key_value(&key, &value)
+    }
+
+    /// A dict entry; a failure names the key, and whether the key or the
+    /// value failed.
+    fn save_key_value(
+        &mut self,
+        key: &Bound<'py, PyAny>,
+        value: &Bound<'py, PyAny>,
+    ) -> PyResult<()> {
+        self.save(key).map_err(|err| self.unwinding(err, || Step::Key(key_repr(key))))?;
+        self.save(value).map_err(|err| self.unwinding(err, || Step::Value(key_repr(key))))
     }
 
     /// A dict item from an `items()` iterator: must be a 2-tuple.
-    pub(super) fn save_pair(&mut self, item: Bound<'py, PyAny>) -> PyResult<()> {
+    pub(super) fn save_pair(&mut self, item: &Bound<'py, PyAny>) -> PyResult<()> {
         let pair = item
             .cast::<PyTuple>()
             .ok()
             .filter(|pair| pair.len() == 2)
             .ok_or_else(|| PyTypeError::new_err("dict items iterator must return 2-tuples"))?;
-        self.save(&pair.get_item(0)?)?;
-        self.save(&pair.get_item(1)?)
+        self.save_key_value(&pair.get_item(0)?, &pair.get_item(1)?)
     }
 }
 

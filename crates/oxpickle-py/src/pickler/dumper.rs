@@ -15,6 +15,7 @@ use pyo3::prelude::*;
 use super::byvalue::ByValueState;
 use super::memo::PickleMemo;
 use super::output::{encode_error, Output};
+use super::path::Step;
 use crate::errors::pickling_error;
 use crate::ffi::{exact_type, Exact};
 use crate::stdlib::Stdlib;
@@ -60,6 +61,10 @@ pub struct Dumper<'py, 'm> {
     pub stdlib: &'py Stdlib,
     pub deterministic: bool,
     pub byvalue: ByValueState,
+    /// Steps an error has unwound through, innermost first.
+    pub error_path: Vec<Step>,
+    /// Type name of the object an error came from.
+    pub error_origin: Option<String>,
     fast: Option<FastMode>,
 }
 
@@ -89,6 +94,8 @@ impl<'py, 'm> Dumper<'py, 'm> {
             stdlib: Stdlib::get(py)?,
             deterministic: settings.deterministic,
             byvalue: ByValueState::default(),
+            error_path: Vec::new(),
+            error_origin: None,
             fast: settings.fast.then(FastMode::default),
         })
     }
@@ -105,7 +112,7 @@ impl<'py, 'm> Dumper<'py, 'm> {
             self.out.enc.commit_frame();
         }
         self.out.enc.set_framing(false);
-        saved
+        saved.map_err(|err| self.describe_failure(err))
     }
 
     /// Pickles one object.
@@ -148,6 +155,7 @@ impl<'py, 'm> Dumper<'py, 'm> {
             Exact::PickleBuffer => self.save_pickle_buffer(obj),
             _ => self.save_other(obj, kind),
         })
+        .map_err(|err| self.failed_at(err, obj))
     }
 
     /// Memoizes `obj` and writes the PUT/MEMOIZE for it.

@@ -13,6 +13,7 @@ mod dumper;
 mod global;
 mod memo;
 mod output;
+mod path;
 mod reduce;
 mod scalars;
 mod strings;

@@ -8,6 +8,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyString, PyTuple, PyType};
 
 use super::dumper::{type_name, Dumper};
+use super::path::Step;
 use crate::errors::pickling_error;
 use crate::ffi::{is_class, Exact};
 
@@ -92,7 +93,7 @@ impl<'py> Dumper<'py, '_> {
             NewObj::Plain => self.save_newobj(&parts.args, obj)?,
             NewObj::No => {
                 self.save(&parts.callable)?;
-                self.save(parts.args.as_any())?;
+                self.save_reduce_part(parts.args.as_any(), Step::ReduceArgs)?;
                 self.out.enc.op(Op::Reduce);
             }
         }
@@ -105,10 +106,12 @@ impl<'py> Dumper<'py, '_> {
             self.memoize(obj)?;
         }
         if let Some(items) = parts.list_items {
-            self.write_items(items, Self::save_item, Op::Append, Op::Appends)?;
+            self.write_items(items, |d, i, item| d.save_at(item, i), Op::Append, Op::Appends)
+                .map_err(|err| self.unwinding(err, || Step::ReduceItems))?;
         }
         if let Some(items) = parts.dict_items {
-            self.write_items(items, Self::save_pair, Op::SetItem, Op::SetItems)?;
+            self.write_items(items, |d, _, item| d.save_pair(item), Op::SetItem, Op::SetItems)
+                .map_err(|err| self.unwinding(err, || Step::ReduceItems))?;
         }
         let Some(state) = parts.state else {
             return Ok(());
@@ -119,17 +122,22 @@ impl<'py> Dumper<'py, '_> {
                 // without BUILD.
                 self.save(&setter)?;
                 self.save(obj)?;
-                self.save(&state)?;
+                self.save_reduce_part(&state, Step::ReduceState)?;
                 self.out.enc.op(Op::Tuple2);
                 self.out.enc.op(Op::Reduce);
                 self.out.enc.op(Op::Pop);
             }
             _ => {
-                self.save(&state)?;
+                self.save_reduce_part(&state, Step::ReduceState)?;
                 self.out.enc.op(Op::Build);
             }
         }
         Ok(())
+    }
+
+    /// Arguments or state of a reduce; a failure says which.
+    fn save_reduce_part(&mut self, part: &Bound<'py, PyAny>, step: Step) -> PyResult<()> {
+        self.save(part).map_err(|err| self.unwinding(err, || step))
     }
 
     /// From protocol 2, `copyreg.__newobj__` and `__newobj_ex__` (recognised
@@ -171,7 +179,7 @@ impl<'py> Dumper<'py, '_> {
             }
         }
         self.save(&class)?;
-        self.save(args.get_slice(1, args.len()).as_any())?;
+        self.save_reduce_part(args.get_slice(1, args.len()).as_any(), Step::ReduceArgs)?;
         self.out.enc.op(Op::NewObj);
         Ok(())
     }
@@ -221,8 +229,8 @@ impl<'py> Dumper<'py, '_> {
         };
         if self.proto >= 4 {
             self.save(&class)?;
-            self.save(new_args.as_any())?;
-            self.save(kwargs.as_any())?;
+            self.save_reduce_part(new_args.as_any(), Step::ReduceArgs)?;
+            self.save_reduce_part(kwargs.as_any(), Step::ReduceArgs)?;
             self.out.enc.op(Op::NewObjEx);
             return Ok(());
         }

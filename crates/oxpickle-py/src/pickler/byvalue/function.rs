@@ -14,6 +14,7 @@ use pyo3::types::{PyDict, PyString, PyTuple};
 use super::helpers::ByValueHelpers;
 use crate::ffi::cell_contents;
 use crate::pickler::dumper::Dumper;
+use crate::pickler::path::Step;
 
 /// The module attributes a function's globals keep for relative imports
 /// and `__module__`.
@@ -58,8 +59,12 @@ impl<'py> Dumper<'py, '_> {
         self.write_function_state(func, &parts)?;
         self.fill_globals(&parts.globals, used)?;
         if let Some(cells) = &parts.closure {
-            for cell in cells.iter() {
-                self.fill_cell(&cell)?;
+            let names = parts.code.getattr(pyo3::intern!(py, "co_freevars"))?;
+            for (index, cell) in cells.iter().enumerate() {
+                self.fill_cell(&cell).map_err(|err| {
+                    let name = names.get_item(index).map(|n| n.to_string()).unwrap_or_default();
+                    self.unwinding(err, || Step::Closure(name))
+                })?;
             }
         }
         Ok(())
@@ -110,11 +115,12 @@ impl<'py> Dumper<'py, '_> {
         }
         self.tuple_start(2);
         if has_dict {
-            self.save(&dict)?;
+            self.save(&dict)
+                .map_err(|err| self.unwinding(err, || Step::Attr("__dict__".into())))?;
         } else {
             self.out.enc.op(Op::None);
         }
-        self.write_dict_items(&changed)?;
+        self.write_dict_items(&changed, Some(Step::Attr))?;
         self.tuple_end(2);
         self.out.enc.op(Op::Build);
         Ok(())
@@ -133,7 +139,7 @@ impl<'py> Dumper<'py, '_> {
                 identity.push((PyString::intern(self.py, name), value));
             }
         }
-        self.write_dict_items(&identity)?;
+        self.write_dict_items(&identity, None)?;
         let index = self.memoize_slot()?;
         self.byvalue.globals_dicts.insert(key, index);
         Ok(())
@@ -173,7 +179,7 @@ impl<'py> Dumper<'py, '_> {
             return Ok(());
         };
         self.write_memo_get(index)?;
-        self.write_set_items(&missing)?;
+        self.write_set_items(&missing, Some(Step::Global))?;
         self.out.enc.op(Op::Pop);
         Ok(())
     }

@@ -21,6 +21,7 @@ pub use helpers::ByValueHelpers;
 
 use super::dumper::Dumper;
 use super::global::Resolution;
+use super::path::Step;
 use crate::errors::pickling_error;
 use crate::ffi::cell_contents;
 
@@ -196,21 +197,22 @@ impl<'py> Dumper<'py, '_> {
         };
         self.write_memo_get(index)?;
         let key = pyo3::intern!(self.py, "cell_contents");
-        self.write_slot_state(&[(key.clone(), contents)])?;
+        self.write_slot_state(&[(key.clone(), contents)], None)?;
         self.out.enc.op(Op::Build);
         self.out.enc.op(Op::Pop);
         Ok(())
     }
 
     /// `(None, {name: value, ...})`: BUILD's state for attributes set with
-    /// setattr (slots, read-only-looking function and cell members).
+    /// setattr (slots, and function and cell members).
     pub(super) fn write_slot_state(
         &mut self,
         attributes: &[(Bound<'py, PyString>, Bound<'py, PyAny>)],
+        step: Option<fn(String) -> Step>,
     ) -> PyResult<()> {
         self.tuple_start(2);
         self.out.enc.op(Op::None);
-        self.write_dict_items(attributes)?;
+        self.write_dict_items(attributes, step)?;
         self.tuple_end(2);
         Ok(())
     }
@@ -219,33 +221,38 @@ impl<'py> Dumper<'py, '_> {
     pub(super) fn write_dict_items(
         &mut self,
         items: &[(Bound<'py, PyString>, Bound<'py, PyAny>)],
+        step: Option<fn(String) -> Step>,
     ) -> PyResult<()> {
         self.out.enc.write(if self.bin { b"}" } else { b"(d" });
-        self.write_set_items(items)
+        self.write_set_items(items, step)
     }
 
-    /// SETITEMS onto the dict on top of the stack (nothing when empty).
+    /// SETITEMS onto the dict on top of the stack (nothing when empty). A
+    /// failing value is named by `step` applied to its key.
     pub(super) fn write_set_items(
         &mut self,
         items: &[(Bound<'py, PyString>, Bound<'py, PyAny>)],
+        step: Option<fn(String) -> Step>,
     ) -> PyResult<()> {
         if items.is_empty() {
             return Ok(());
         }
-        if self.proto == 0 {
-            for (key, value) in items {
-                self.save(key.as_any())?;
-                self.save(value)?;
-                self.out.enc.op(Op::SetItem);
-            }
-            return Ok(());
+        if self.proto != 0 {
+            self.out.enc.op(Op::Mark);
         }
-        self.out.enc.op(Op::Mark);
         for (key, value) in items {
             self.save(key.as_any())?;
-            self.save(value)?;
+            self.save(value).map_err(|err| match step {
+                Some(step) => self.unwinding(err, || step(key.to_string())),
+                None => err,
+            })?;
+            if self.proto == 0 {
+                self.out.enc.op(Op::SetItem);
+            }
         }
-        self.out.enc.op(Op::SetItems);
+        if self.proto != 0 {
+            self.out.enc.op(Op::SetItems);
+        }
         Ok(())
     }
 

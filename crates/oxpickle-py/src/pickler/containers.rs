@@ -149,6 +149,15 @@ impl<'py> Dumper<'py, '_> {
         if size == 0 {
             return Ok(());
         }
+        if self.deterministic {
+            let mut sorted = self.sorted_set_items(obj)?.into_iter();
+            return self.write_batches(
+                |_| Ok(sorted.next()),
+                |dumper, _, item| dumper.save_set_item(&item),
+                Op::AddItems,
+                || true,
+            );
+        }
         let mut pos: ffi::Py_ssize_t = 0;
         self.write_batches(
             |_| {
@@ -168,8 +177,8 @@ impl<'py> Dumper<'py, '_> {
             return self.save_set_as_reduce(obj);
         }
         self.out.enc.op(Op::Mark);
-        for item in obj.try_iter()? {
-            self.save_set_item(&item?)?;
+        for item in self.set_items(obj)? {
+            self.save_set_item(&item)?;
         }
         if let Some(index) = self.memoized(obj) {
             self.out.enc.op(Op::PopMark);
@@ -182,10 +191,18 @@ impl<'py> Dumper<'py, '_> {
     /// Sets before protocol 4: `set([items])` / `frozenset([items])`.
     fn save_set_as_reduce(&mut self, obj: &Bound<'py, PyAny>) -> PyResult<()> {
         let py = self.py;
-        let items = PyList::new(py, obj.try_iter()?.collect::<PyResult<Vec<_>>>()?)?;
+        let items = PyList::new(py, self.set_items(obj)?)?;
         let args = PyTuple::new(py, [items])?;
         let reduce = PyTuple::new(py, [obj.get_type().into_any(), args.into_any()])?;
         self.save_reduce(&reduce, Some(obj))
+    }
+
+    /// A set's items, sorted in deterministic mode.
+    fn set_items(&self, set: &Bound<'py, PyAny>) -> PyResult<Vec<Bound<'py, PyAny>>> {
+        if self.deterministic {
+            return self.sorted_set_items(set);
+        }
+        set.try_iter()?.collect()
     }
 
     /// Items from an iterator, as CPython batches them: protocol 0 one at a

@@ -13,6 +13,7 @@ use pyo3::ffi;
 use pyo3::prelude::*;
 
 use super::byvalue::ByValueState;
+use super::deterministic::ContentMemo;
 use super::memo::PickleMemo;
 use super::output::{encode_error, Output};
 use super::path::Step;
@@ -60,6 +61,8 @@ pub struct Dumper<'py, 'm> {
     pub hooks: Hooks<'py>,
     pub stdlib: &'py Stdlib,
     pub deterministic: bool,
+    /// Deterministic mode's content-keyed memo for str and bytes.
+    pub content_memo: Option<ContentMemo>,
     pub byvalue: ByValueState,
     /// Steps an error has unwound through, innermost first.
     pub error_path: Vec<Step>,
@@ -93,6 +96,7 @@ impl<'py, 'm> Dumper<'py, 'm> {
             hooks,
             stdlib: Stdlib::get(py)?,
             deterministic: settings.deterministic,
+            content_memo: settings.deterministic.then(ContentMemo::default),
             byvalue: ByValueState::default(),
             error_path: Vec::new(),
             error_origin: None,

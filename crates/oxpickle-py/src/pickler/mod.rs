@@ -9,6 +9,7 @@
 mod buffers;
 mod byvalue;
 mod containers;
+mod deterministic;
 mod dumper;
 mod global;
 mod memo;

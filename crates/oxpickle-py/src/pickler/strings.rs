@@ -14,12 +14,10 @@ use crate::ffi::{bytes_data, code_points, owned};
 
 impl<'py> Dumper<'py, '_> {
     pub(super) fn save_str(&mut self, obj: &Bound<'py, PyAny>) -> PyResult<()> {
-        if self.bin {
-            self.write_utf8(obj)?;
-        } else {
-            self.out.enc.unicode_text(code_points(obj));
+        if self.content_memo.is_some() {
+            return self.save_by_content(obj, true);
         }
-        self.memoize(obj)
+        self.write_str(obj)
     }
 
     fn write_utf8(&mut self, obj: &Bound<'py, PyAny>) -> PyResult<()> {
@@ -50,7 +48,46 @@ impl<'py> Dumper<'py, '_> {
         self.out.payload(header.as_slice(), utf8, owner)
     }
 
+    /// Deterministic mode: an equal str or bytes written before is fetched
+    /// from the memo whether or not it is the same object.
+    fn save_by_content(&mut self, obj: &Bound<'py, PyAny>, is_str: bool) -> PyResult<()> {
+        let content = if is_str {
+            obj.call_method1(pyo3::intern!(self.py, "encode"), ("utf-8", "surrogatepass"))?
+        } else {
+            obj.clone()
+        };
+        let content = bytes_data(&content).to_vec();
+        if let Some(index) = self.content_memo.as_ref().and_then(|memo| memo.get(is_str, &content))
+        {
+            return self.write_memo_get(index);
+        }
+        let memo = self.content_memo.take();
+        let written = if is_str { self.write_str(obj) } else { self.write_bytes(obj) };
+        self.content_memo = memo;
+        written?;
+        if let (Some(memo), Some(index)) = (self.content_memo.as_mut(), self.memo.get(obj)) {
+            memo.insert(is_str, &content, index);
+        }
+        Ok(())
+    }
+
+    fn write_str(&mut self, obj: &Bound<'py, PyAny>) -> PyResult<()> {
+        if self.bin {
+            self.write_utf8(obj)?;
+        } else {
+            self.out.enc.unicode_text(code_points(obj));
+        }
+        self.memoize(obj)
+    }
+
     pub(super) fn save_bytes(&mut self, obj: &Bound<'py, PyAny>) -> PyResult<()> {
+        if self.content_memo.is_some() {
+            return self.save_by_content(obj, false);
+        }
+        self.write_bytes(obj)
+    }
+
+    fn write_bytes(&mut self, obj: &Bound<'py, PyAny>) -> PyResult<()> {
         let data = bytes_data(obj);
         if self.proto < 3 {
             return self.save_bytes_for_python2(obj, data);

@@ -51,7 +51,11 @@ impl<'py> Machine<'py, '_> {
         }
         let dict = PyDict::new(self.py);
         for pair in self.stack[start..].chunks_exact(2) {
-            dict.set_item(&pair[0], &pair[1])?;
+            // SAFETY: a new exact dict; key and value are live.
+            if unsafe { ffi::PyDict_SetItem(dict.as_ptr(), pair[0].as_ptr(), pair[1].as_ptr()) } < 0
+            {
+                return Err(PyErr::fetch(self.py));
+            }
         }
         self.stack.truncate(start);
         self.push(dict.into_any());
@@ -73,21 +77,16 @@ impl<'py> Machine<'py, '_> {
         let Some((at, target)) = target else {
             return Ok(());
         };
-        if let Ok(list) = target.cast::<PyList>() {
-            if list.is_exact_instance_of::<PyList>() {
-                let items = self.take_list(at)?;
-                let end = list.len();
-                // SAFETY: both are lists; slice assignment at the end appends.
-                let status = unsafe {
-                    ffi::PyList_SetSlice(
-                        list.as_ptr(),
-                        end as ffi::Py_ssize_t,
-                        end as ffi::Py_ssize_t,
-                        items.as_ptr(),
-                    )
-                };
-                return if status < 0 { Err(PyErr::fetch(self.py)) } else { Ok(()) };
+        if target.is_exact_instance_of::<PyList>() {
+            for item in &self.stack[at..] {
+                // SAFETY: `target` is an exact list; append takes its own
+                // reference to the live item.
+                if unsafe { ffi::PyList_Append(target.as_ptr(), item.as_ptr()) } < 0 {
+                    return Err(PyErr::fetch(self.py));
+                }
             }
+            self.stack.truncate(at);
+            return Ok(());
         }
         if let Some(extend) = target.getattr_opt(pyo3::intern!(self.py, "extend"))? {
             let items = self.take_list(at)?;
@@ -111,22 +110,25 @@ impl<'py> Machine<'py, '_> {
         if (self.stack.len() - at) % 2 != 0 {
             return Err(self.fail("odd number of items for SETITEMS"));
         }
-        let items: Vec<_> = self.stack.drain(at..).collect();
         let exact_dict = target.is_exact_instance_of::<PyDict>();
-        for pair in items.chunks_exact(2) {
+        let mut status = Ok(());
+        for pair in self.stack[at..].chunks_exact(2) {
             if exact_dict {
                 // SAFETY: `target` is an exact dict; key and value are live.
-                let status = unsafe {
+                let code = unsafe {
                     ffi::PyDict_SetItem(target.as_ptr(), pair[0].as_ptr(), pair[1].as_ptr())
                 };
-                if status < 0 {
-                    return Err(PyErr::fetch(self.py));
+                if code < 0 {
+                    status = Err(PyErr::fetch(self.py));
+                    break;
                 }
-            } else {
-                target.set_item(&pair[0], &pair[1])?;
+            } else if let Err(err) = target.set_item(&pair[0], &pair[1]) {
+                status = Err(err);
+                break;
             }
         }
-        Ok(())
+        self.stack.truncate(at);
+        status
     }
 
     /// ADDITEMS: `stack[mark..]` go into the set below the mark.

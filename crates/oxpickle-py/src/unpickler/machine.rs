@@ -263,19 +263,43 @@ impl<'py, 'm> Machine<'py, 'm> {
     }
 
     /// Moves `stack[start..]` into a new tuple.
+    #[inline]
     pub fn take_tuple(&mut self, start: usize) -> PyResult<Bound<'py, PyTuple>> {
-        if start < self.fence() || start > self.stack.len() {
-            return Err(self.underflow());
+        self.check_take(start)?;
+        let len = (self.stack.len() - start) as ffi::Py_ssize_t;
+        // SAFETY: PyTuple_New gives a tuple of `len` empty slots (or null
+        // with an error); each slot is filled once with a reference we own.
+        unsafe {
+            let tuple = crate::ffi::owned(self.py, ffi::PyTuple_New(len))?;
+            for (i, item) in self.stack.drain(start..).enumerate() {
+                ffi::PyTuple_SET_ITEM(tuple.as_ptr(), i as ffi::Py_ssize_t, item.into_ptr());
+            }
+            Ok(tuple.cast_into_unchecked())
         }
-        PyTuple::new(self.py, self.stack.drain(start..))
     }
 
     /// Moves `stack[start..]` into a new list.
+    #[inline]
     pub fn take_list(&mut self, start: usize) -> PyResult<Bound<'py, PyList>> {
+        self.check_take(start)?;
+        let len = (self.stack.len() - start) as ffi::Py_ssize_t;
+        // SAFETY: as for tuples: `len` empty slots, each filled once.
+        unsafe {
+            let list = crate::ffi::owned(self.py, ffi::PyList_New(len))?;
+            for (i, item) in self.stack.drain(start..).enumerate() {
+                ffi::PyList_SET_ITEM(list.as_ptr(), i as ffi::Py_ssize_t, item.into_ptr());
+            }
+            Ok(list.cast_into_unchecked())
+        }
+    }
+
+    /// `stack[start..]` may be taken only from above the fence.
+    #[inline]
+    fn check_take(&self, start: usize) -> PyResult<()> {
         if start < self.fence() || start > self.stack.len() {
             return Err(self.underflow());
         }
-        PyList::new(self.py, self.stack.drain(start..))
+        Ok(())
     }
 
     // ----- errors ---------------------------------------------------------

@@ -20,6 +20,12 @@ impl UnpickleMemo {
     /// Stores `obj` in slot `index`.
     #[inline]
     pub fn put(&mut self, index: usize, obj: Py<PyAny>) {
+        if index == self.dense.len() && index == self.filled {
+            // MEMOIZE's usual case: the next slot of a dense memo.
+            self.dense.push(Some(obj));
+            self.filled += 1;
+            return;
+        }
         if index >= self.dense.len() && index < 2 * self.filled + 1024 {
             self.dense.resize_with(index + 1, || None);
         }

@@ -67,7 +67,7 @@ impl<'a> MemorySource<'a> {
 }
 
 impl<'py> Source<'py> for MemorySource<'_> {
-    #[inline]
+    #[inline(always)]
     fn next_instr(&mut self) -> PyResult<Option<Instr<'_>>> {
         if self.pos >= self.data.len() {
             return Ok(None);

@@ -41,29 +41,19 @@ pub struct Instr<'a> {
 }
 
 /// Decodes the instruction that starts at `offset`.
-#[inline]
+// Always inlined: the unpickler's loop calls it once per opcode, and out of
+// line its result travels through memory.
+#[inline(always)]
 pub fn decode_at(input: &[u8], offset: usize) -> Result<Instr<'_>, DecodeError> {
     let Some(&byte) = input.get(offset) else {
-        return Err(DecodeError::Truncated {
-            offset,
-            needed: Some(1),
-        });
+        return Err(DecodeError::Truncated { offset, needed: Some(1) });
     };
     let Some(op) = Op::from_byte(byte) else {
         return Err(DecodeError::UnknownOpcode { byte, offset });
     };
-    let mut cursor = Cursor {
-        input,
-        start: offset,
-        pos: offset + 1,
-    };
+    let mut cursor = Cursor { input, start: offset, pos: offset + 1 };
     let arg = cursor.arg(op)?;
-    Ok(Instr {
-        op,
-        arg,
-        offset,
-        end: cursor.pos,
-    })
+    Ok(Instr { op, arg, offset, end: cursor.pos })
 }
 
 /// Iterates over the instructions of one pickle, ending after STOP.
@@ -78,11 +68,7 @@ pub struct Instructions<'a> {
 impl<'a> Instructions<'a> {
     /// Instructions of the pickle that starts at `offset`.
     pub fn new(input: &'a [u8], offset: usize) -> Self {
-        Instructions {
-            input,
-            offset,
-            done: false,
-        }
+        Instructions { input, offset, done: false }
     }
 
     /// Where the next instruction would start.
@@ -118,7 +104,7 @@ struct Cursor<'a> {
 }
 
 impl<'a> Cursor<'a> {
-    #[inline]
+    #[inline(always)]
     fn arg(&mut self, op: Op) -> Result<Arg<'a>, DecodeError> {
         Ok(match op.arg() {
             ArgKind::None => Arg::None,
@@ -162,7 +148,7 @@ impl<'a> Cursor<'a> {
         })
     }
 
-    #[inline]
+    #[inline(always)]
     fn fixed<const N: usize>(&mut self) -> Result<[u8; N], DecodeError> {
         let bytes = self.take(N as u64)?;
         let mut out = [0u8; N];
@@ -171,15 +157,12 @@ impl<'a> Cursor<'a> {
     }
 
     /// Takes `len` bytes, or reports how many the instruction needs in all.
-    #[inline]
+    #[inline(always)]
     fn take(&mut self, len: u64) -> Result<&'a [u8], DecodeError> {
         let remaining = (self.input.len() - self.pos) as u64;
         if len > remaining {
             let needed = ((self.pos - self.start) as u64).saturating_add(len);
-            return Err(DecodeError::Truncated {
-                offset: self.start,
-                needed: Some(needed),
-            });
+            return Err(DecodeError::Truncated { offset: self.start, needed: Some(needed) });
         }
         // `len <= remaining`, so it fits in usize.
         let end = self.pos + len as usize;
@@ -195,10 +178,7 @@ impl<'a> Cursor<'a> {
                 self.pos += len + 1;
                 Ok(&rest[..len])
             }
-            None => Err(DecodeError::Truncated {
-                offset: self.start,
-                needed: None,
-            }),
+            None => Err(DecodeError::Truncated { offset: self.start, needed: None }),
         }
     }
 }
@@ -216,10 +196,7 @@ mod tests {
         assert_eq!(one(b"K\x05").unwrap().arg, Arg::Uint(5));
         assert_eq!(one(b"M\x01\x02").unwrap().arg, Arg::Uint(0x0201));
         assert_eq!(one(b"J\xff\xff\xff\xff").unwrap().arg, Arg::Int(-1));
-        assert_eq!(
-            one(b"j\x01\x00\x00\x80").unwrap().arg,
-            Arg::Uint(0x8000_0001)
-        );
+        assert_eq!(one(b"j\x01\x00\x00\x80").unwrap().arg, Arg::Uint(0x8000_0001));
         let frame = one(b"\x95\x10\0\0\0\0\0\0\0").unwrap();
         assert_eq!((frame.arg, frame.end), (Arg::Uint(16), 9));
         let float = one(b"G\x3f\xf0\0\0\0\0\0\0").unwrap();
@@ -245,39 +222,12 @@ mod tests {
     fn truncation_reports_what_the_instruction_needs() {
         assert_eq!(
             one(b"X\x05\0\0\0ab"),
-            Err(DecodeError::Truncated {
-                offset: 0,
-                needed: Some(10)
-            })
+            Err(DecodeError::Truncated { offset: 0, needed: Some(10) })
         );
-        assert_eq!(
-            one(b"J\x01"),
-            Err(DecodeError::Truncated {
-                offset: 0,
-                needed: Some(5)
-            })
-        );
-        assert_eq!(
-            one(b"I12"),
-            Err(DecodeError::Truncated {
-                offset: 0,
-                needed: None
-            })
-        );
-        assert_eq!(
-            one(b"cmod\nna"),
-            Err(DecodeError::Truncated {
-                offset: 0,
-                needed: None
-            })
-        );
-        assert_eq!(
-            one(b""),
-            Err(DecodeError::Truncated {
-                offset: 0,
-                needed: Some(1)
-            })
-        );
+        assert_eq!(one(b"J\x01"), Err(DecodeError::Truncated { offset: 0, needed: Some(5) }));
+        assert_eq!(one(b"I12"), Err(DecodeError::Truncated { offset: 0, needed: None }));
+        assert_eq!(one(b"cmod\nna"), Err(DecodeError::Truncated { offset: 0, needed: None }));
+        assert_eq!(one(b""), Err(DecodeError::Truncated { offset: 0, needed: Some(1) }));
     }
 
     #[test]
@@ -285,13 +235,7 @@ mod tests {
         let mut input = vec![0x8e];
         input.extend_from_slice(&(1u64 << 60).to_le_bytes());
         let err = one(&input).unwrap_err();
-        assert_eq!(
-            err,
-            DecodeError::Truncated {
-                offset: 0,
-                needed: Some(9 + (1u64 << 60))
-            }
-        );
+        assert_eq!(err, DecodeError::Truncated { offset: 0, needed: Some(9 + (1u64 << 60)) });
         let mut input = vec![0x8d];
         input.extend_from_slice(&u64::MAX.to_le_bytes());
         assert!(matches!(one(&input), Err(DecodeError::Truncated { .. })));
@@ -301,11 +245,7 @@ mod tests {
     fn negative_signed_lengths_are_refused() {
         assert_eq!(
             one(b"T\xff\xff\xff\xff"),
-            Err(DecodeError::NegativeLength {
-                op: Op::BinString,
-                offset: 0,
-                len: -1
-            })
+            Err(DecodeError::NegativeLength { op: Op::BinString, offset: 0, len: -1 })
         );
         assert!(matches!(
             one(b"\x8b\0\0\0\x80"),
@@ -317,18 +257,14 @@ mod tests {
     fn unknown_opcode_names_byte_and_offset() {
         assert_eq!(
             decode_at(b"N\xff", 1),
-            Err(DecodeError::UnknownOpcode {
-                byte: 0xff,
-                offset: 1
-            })
+            Err(DecodeError::UnknownOpcode { byte: 0xff, offset: 1 })
         );
     }
 
     #[test]
     fn iteration_stops_after_stop() {
-        let ops: Vec<Op> = Instructions::new(b"\x80\x05N.trailing", 0)
-            .map(|i| i.unwrap().op)
-            .collect();
+        let ops: Vec<Op> =
+            Instructions::new(b"\x80\x05N.trailing", 0).map(|i| i.unwrap().op).collect();
         assert_eq!(ops, [Op::Proto, Op::None, Op::Stop]);
     }
 }

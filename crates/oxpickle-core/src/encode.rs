@@ -50,11 +50,7 @@ pub struct Encoder {
 impl Encoder {
     /// An empty encoder with room for `capacity` bytes.
     pub fn with_capacity(capacity: usize) -> Self {
-        Encoder {
-            out: Vec::with_capacity(capacity),
-            framing: false,
-            frame_start: None,
-        }
+        Encoder { out: Vec::with_capacity(capacity), framing: false, frame_start: None }
     }
 
     /// Turns framing on or off; callers commit the open frame first.
@@ -200,10 +196,8 @@ impl Encoder {
             self.write(le_bytes);
             return Ok(());
         }
-        let len = i32::try_from(le_bytes.len()).map_err(|_| EncodeError::TooLarge {
-            what: "int",
-            protocol: 2,
-        })?;
+        let len = i32::try_from(le_bytes.len())
+            .map_err(|_| EncodeError::TooLarge { what: "int", protocol: 2 })?;
         let mut header = [0u8; 5];
         header[0] = Op::Long4.byte();
         header[1..].copy_from_slice(&len.to_le_bytes());
@@ -306,10 +300,7 @@ impl Encoder {
     fn memo_ref(&mut self, index: usize, protocol: u8, ops: [Op; 3]) -> Result<(), EncodeError> {
         let [text_op, short_op, long_op] = ops;
         if protocol == 0 {
-            let mut line = vec![text_op.byte()];
-            line.extend_from_slice(index.to_string().as_bytes());
-            line.push(b'\n');
-            self.write(&line);
+            self.memo_ref_text(text_op, index);
         } else if let Ok(small) = u8::try_from(index) {
             self.write(&[short_op.byte(), small]);
         } else {
@@ -318,6 +309,14 @@ impl Encoder {
             self.write(&[long_op.byte(), le[0], le[1], le[2], le[3]]);
         }
         Ok(())
+    }
+
+    #[cold]
+    fn memo_ref_text(&mut self, op: Op, index: usize) {
+        let mut line = vec![op.byte()];
+        line.extend_from_slice(index.to_string().as_bytes());
+        line.push(b'\n');
+        self.write(&line);
     }
 
     /// GLOBAL with module and name lines (protocols 0–3).
@@ -364,17 +363,20 @@ pub struct Header {
 
 impl Header {
     /// The header bytes.
+    #[inline]
     pub fn as_slice(&self) -> &[u8] {
         &self.bytes[..self.len]
     }
 
     /// Header of a bytes payload of `len` bytes (protocol 3+).
+    #[inline]
     pub fn bytes(len: usize, protocol: u8) -> Result<Header, EncodeError> {
         let ops = [Some(Op::ShortBinBytes), Some(Op::BinBytes), Some(Op::BinBytes8)];
         Self::sized(len, protocol, ops, "bytes object")
     }
 
     /// Header of a UTF-8 str payload of `len` bytes.
+    #[inline]
     pub fn unicode(len: usize, protocol: u8) -> Result<Header, EncodeError> {
         let short = if protocol >= 4 { Some(Op::ShortBinUnicode) } else { None };
         Self::sized(len, protocol, [short, Some(Op::BinUnicode), Some(Op::BinUnicode8)], "string")
@@ -391,6 +393,7 @@ impl Header {
     /// Picks the shortest of three length-prefixed forms that can carry
     /// `len`. `ops` holds the 1-byte, 4-byte and 8-byte forms; `None` means
     /// the form does not exist at this protocol (8-byte forms need 4).
+    #[inline]
     fn sized(
         len: usize,
         protocol: u8,
@@ -431,10 +434,7 @@ mod tests {
         e.int32(0x1234, true);
         e.int32(-1, true);
         e.int32(0x10000, true);
-        assert_eq!(
-            e.as_bytes(),
-            b"K\x05M\x34\x12J\xff\xff\xff\xffJ\x00\x00\x01\x00"
-        );
+        assert_eq!(e.as_bytes(), b"K\x05M\x34\x12J\xff\xff\xff\xffJ\x00\x00\x01\x00");
         let mut e = Encoder::default();
         e.int32(-7, false);
         assert_eq!(e.as_bytes(), b"I-7\n");

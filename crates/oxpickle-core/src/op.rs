@@ -105,7 +105,7 @@ macro_rules! opcode_table {
 
         impl Op {
             /// The opcode for a byte, if the byte is one.
-            #[inline]
+            #[inline(always)]
             pub const fn from_byte(byte: u8) -> Option<Op> {
                 match byte {
                     $( $byte => Some(Op::$variant), )*
@@ -232,10 +232,7 @@ mod tests {
 
     #[test]
     fn bytes_that_are_not_opcodes_decode_to_none() {
-        let known = ALL
-            .iter()
-            .filter(|op| Op::from_byte(op.byte()).is_some())
-            .count();
+        let known = ALL.iter().filter(|op| Op::from_byte(op.byte()).is_some()).count();
         let decoded = (0..=255u8).filter(|b| Op::from_byte(*b).is_some()).count();
         assert_eq!(known, decoded);
         assert_eq!(Op::from_byte(0xff), None);

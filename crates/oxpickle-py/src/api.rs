@@ -14,7 +14,14 @@ fn dump_settings(
     deterministic: bool,
 ) -> PyResult<Settings> {
     let protocol = resolve_protocol(protocol)?;
-    Ok(Settings { protocol, bin: protocol > 0, fix_imports, fast: false, deterministic })
+    Ok(Settings {
+        protocol,
+        bin: protocol > 0,
+        fix_imports,
+        fast: false,
+        deterministic,
+        one_shot: true,
+    })
 }
 
 /// Return the pickled representation of obj as a bytes object.

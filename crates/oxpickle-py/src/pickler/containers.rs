@@ -32,9 +32,9 @@ impl<'py> Dumper<'py, '_> {
         if !small {
             self.out.enc.op(Op::Mark);
         }
-        for (index, item) in tuple.iter().enumerate() {
-            self.save_at(&item, index)?;
-        }
+        self.items_context(false, |dumper| {
+            tuple.iter().enumerate().try_for_each(|(index, item)| dumper.save_at(&item, index))
+        })?;
         // Reached again through its own items: the tuple is in the memo
         // now, so drop what was pushed and fetch it from there.
         if let Some(index) = self.memoized(obj) {
@@ -58,7 +58,7 @@ impl<'py> Dumper<'py, '_> {
 
     pub(super) fn save_list(&mut self, obj: &Bound<'py, PyAny>) -> PyResult<()> {
         self.fast_enter(obj)?;
-        let saved = self.write_list(obj);
+        let saved = self.items_context(true, |dumper| dumper.write_list(obj));
         self.fast_leave(obj);
         saved
     }
@@ -100,7 +100,7 @@ impl<'py> Dumper<'py, '_> {
 
     pub(super) fn save_dict(&mut self, obj: &Bound<'py, PyAny>) -> PyResult<()> {
         self.fast_enter(obj)?;
-        let saved = self.write_dict(obj);
+        let saved = self.items_context(true, |dumper| dumper.write_dict(obj));
         self.fast_leave(obj);
         saved
     }
@@ -143,6 +143,10 @@ impl<'py> Dumper<'py, '_> {
         if self.proto < 4 {
             return self.save_set_as_reduce(obj);
         }
+        self.items_context(true, |dumper| dumper.write_set(obj))
+    }
+
+    fn write_set(&mut self, obj: &Bound<'py, PyAny>) -> PyResult<()> {
         self.out.enc.op(Op::EmptySet);
         self.memoize(obj)?;
         let size = obj.len()?;
@@ -177,9 +181,10 @@ impl<'py> Dumper<'py, '_> {
             return self.save_set_as_reduce(obj);
         }
         self.out.enc.op(Op::Mark);
-        for item in self.set_items(obj)? {
-            self.save_set_item(&item)?;
-        }
+        let items = self.set_items(obj)?;
+        self.items_context(false, |dumper| {
+            items.iter().try_for_each(|item| dumper.save_set_item(item))
+        })?;
         if let Some(index) = self.memoized(obj) {
             self.out.enc.op(Op::PopMark);
             return self.write_memo_get(index);

@@ -54,6 +54,7 @@ impl<'py> Dumper<'py, '_> {
             fix_imports: self.fix_imports,
             fast: false,
             deterministic: true,
+            one_shot: true,
         };
         let hooks = Hooks {
             persistent_id: self.hooks.persistent_id.clone(),

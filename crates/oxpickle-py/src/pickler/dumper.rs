@@ -49,6 +49,8 @@ pub struct Settings {
     pub fast: bool,
     /// Same bytes for the same program state in any process.
     pub deterministic: bool,
+    /// A single `dumps`/`dump` call, whose memo dies with it.
+    pub one_shot: bool,
 }
 
 pub struct Dumper<'py, 'm> {
@@ -68,6 +70,16 @@ pub struct Dumper<'py, 'm> {
     pub error_path: Vec<Step>,
     /// Type name of the object an error came from.
     pub error_origin: Option<String>,
+    /// Skip the memo for objects that cannot be reached twice (one-shot
+    /// dumps only: a Pickler's memo outlives the dump).
+    skip_unshared_memo: bool,
+    /// Address of the root object, which is never treated as unshared.
+    root: usize,
+    /// Address of the object being saved when it is unshared, else 0.
+    unshared: usize,
+    /// Whether the items being saved come from a container that will not
+    /// be walked twice (see `is_unshared`).
+    revisit_safe: bool,
     fast: Option<FastMode>,
 }
 
@@ -100,6 +112,10 @@ impl<'py, 'm> Dumper<'py, 'm> {
             byvalue: ByValueState::default(),
             error_path: Vec::new(),
             error_origin: None,
+            skip_unshared_memo: settings.one_shot && !settings.deterministic && !settings.fast,
+            root: 0,
+            unshared: 0,
+            revisit_safe: false,
             fast: settings.fast.then(FastMode::default),
         })
     }
@@ -110,6 +126,7 @@ impl<'py, 'm> Dumper<'py, 'm> {
             self.out.enc.proto(self.proto);
             self.out.enc.set_framing(self.proto >= 4);
         }
+        self.root = address(obj);
         let saved = self.save(obj);
         if saved.is_ok() {
             self.out.enc.op(Op::Stop);
@@ -134,15 +151,34 @@ impl<'py, 'm> Dumper<'py, 'm> {
         }
         let kind = exact_type(obj);
         match kind {
-            Exact::NoneType => return Ok(self.out.enc.op(Op::None)),
-            Exact::Bool => return Ok(self.save_bool(obj)),
+            Exact::NoneType => {
+                self.out.enc.op(Op::None);
+                return Ok(());
+            }
+            Exact::Bool => {
+                self.save_bool(obj);
+                return Ok(());
+            }
             Exact::Int => return self.save_int(obj),
-            Exact::Float => return Ok(self.save_float(obj)),
+            Exact::Float => {
+                self.save_float(obj);
+                return Ok(());
+            }
             _ => {}
         }
-        if let Some(index) = self.memo.get(obj) {
-            return self.write_memo_get(index);
+        let unshared = self.is_unshared(obj, kind);
+        if !unshared {
+            if let Some(index) = self.memo.get(obj) {
+                return self.write_memo_get(index);
+            }
         }
+        let outer = std::mem::replace(&mut self.unshared, if unshared { address(obj) } else { 0 });
+        let saved = self.save_memoizable(obj, kind);
+        self.unshared = outer;
+        saved
+    }
+
+    fn save_memoizable(&mut self, obj: &Bound<'py, PyAny>, kind: Exact) -> PyResult<()> {
         match kind {
             Exact::Str => return self.save_str(obj),
             Exact::Bytes => return self.save_bytes(obj),
@@ -162,10 +198,39 @@ impl<'py, 'm> Dumper<'py, 'm> {
         .map_err(|err| self.failed_at(err, obj))
     }
 
-    /// Memoizes `obj` and writes the PUT/MEMOIZE for it.
+    /// Whether `obj` cannot be reached again in this dump, so needs no memo
+    /// entry. Its only references are its container's slot and the one
+    /// this walk holds (every reference the walk takes is an owned one), so
+    /// a second path to it would need a third. A cycle back to it would run
+    /// through the same slot, which is harmless only if the container is
+    /// not walked twice: true when the container was memoized (or found
+    /// unshared) before its items, as lists, dicts, sets and a reduce's
+    /// state are, not tuples or a reduce's arguments (`revisit_safe`).
+    /// Objects holding no references (str, bytes) cannot be in a cycle.
+    /// The root is excluded: it arrives as a borrowed reference.
+    #[inline]
+    fn is_unshared(&self, obj: &Bound<'py, PyAny>, kind: Exact) -> bool {
+        let context_safe = self.revisit_safe || matches!(kind, Exact::Str | Exact::Bytes);
+        // SAFETY: reading the reference count of a live object.
+        let refcount = unsafe { ffi::Py_REFCNT(obj.as_ptr()) };
+        self.skip_unshared_memo && context_safe && refcount <= 2 && address(obj) != self.root
+    }
+
+    /// Runs `save` with the items it saves marked as reached from a
+    /// container that will not be walked twice, or not.
+    #[inline]
+    pub fn items_context<T>(&mut self, revisit_safe: bool, save: impl FnOnce(&mut Self) -> T) -> T {
+        let outer = std::mem::replace(&mut self.revisit_safe, revisit_safe);
+        let result = save(self);
+        self.revisit_safe = outer;
+        result
+    }
+
+    /// Memoizes `obj` and writes the PUT/MEMOIZE for it, unless it cannot
+    /// be reached again (see `is_unshared`) or fast mode is on.
     #[inline]
     pub fn memoize(&mut self, obj: &Bound<'py, PyAny>) -> PyResult<()> {
-        if self.fast.is_some() {
+        if self.fast.is_some() || self.unshared == address(obj) {
             return Ok(());
         }
         let index = self.memo.insert(obj);
@@ -250,6 +315,12 @@ impl<'py, 'm> Dumper<'py, 'm> {
             fast.nesting = fast.nesting.saturating_sub(1);
         }
     }
+}
+
+/// An object's address, its identity for the memo.
+#[inline]
+fn address(obj: &Bound<'_, PyAny>) -> usize {
+    obj.as_ptr() as usize
 }
 
 /// The type's name as error messages show it.

@@ -146,6 +146,7 @@ impl Pickler {
                 fix_imports: target.fix_imports,
                 fast: this.fast != 0,
                 deterministic: target.deterministic,
+                one_shot: false,
             };
             let callback = target.buffer_callback.as_ref().map(|c| c.bind(py).clone());
             (target.write.bind(py).clone(), settings, callback)

@@ -88,15 +88,18 @@ impl<'py> Dumper<'py, '_> {
         obj: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<()> {
         let parts = ReduceParts::unpack(self.py, reduce)?;
-        match self.newobj_kind(&parts.callable)? {
-            NewObj::Ex => self.save_newobj_ex(&parts.args)?,
-            NewObj::Plain => self.save_newobj(&parts.args, obj)?,
+        let newobj = self.newobj_kind(&parts.callable)?;
+        // Everything before the object is memoized may be walked twice.
+        self.items_context(false, |dumper| match newobj {
+            NewObj::Ex => dumper.save_newobj_ex(&parts.args),
+            NewObj::Plain => dumper.save_newobj(&parts.args, obj),
             NewObj::No => {
-                self.save(&parts.callable)?;
-                self.save_reduce_part(parts.args.as_any(), Step::ReduceArgs)?;
-                self.out.enc.op(Op::Reduce);
+                dumper.save(&parts.callable)?;
+                dumper.save_reduce_part(parts.args.as_any(), Step::ReduceArgs)?;
+                dumper.out.enc.op(Op::Reduce);
+                Ok(())
             }
-        }
+        })?;
         if let Some(obj) = obj {
             if let Some(index) = self.memoized(obj) {
                 // The object was reached again through its own arguments.
@@ -106,12 +109,16 @@ impl<'py> Dumper<'py, '_> {
             self.memoize(obj)?;
         }
         if let Some(items) = parts.list_items {
-            self.write_items(items, |d, i, item| d.save_at(item, i), Op::Append, Op::Appends)
-                .map_err(|err| self.unwinding(err, || Step::ReduceItems))?;
+            self.items_context(true, |dumper| {
+                dumper.write_items(items, |d, i, item| d.save_at(item, i), Op::Append, Op::Appends)
+            })
+            .map_err(|err| self.unwinding(err, || Step::ReduceItems))?;
         }
         if let Some(items) = parts.dict_items {
-            self.write_items(items, |d, _, item| d.save_pair(item), Op::SetItem, Op::SetItems)
-                .map_err(|err| self.unwinding(err, || Step::ReduceItems))?;
+            self.items_context(true, |dumper| {
+                dumper.write_items(items, |d, _, item| d.save_pair(item), Op::SetItem, Op::SetItems)
+            })
+            .map_err(|err| self.unwinding(err, || Step::ReduceItems))?;
         }
         let Some(state) = parts.state else {
             return Ok(());
@@ -135,9 +142,12 @@ impl<'py> Dumper<'py, '_> {
         Ok(())
     }
 
-    /// Arguments or state of a reduce; a failure says which.
+    /// Arguments or state of a reduce; a failure says which. Arguments
+    /// come before the object is memoized, so they may be walked twice.
     fn save_reduce_part(&mut self, part: &Bound<'py, PyAny>, step: Step) -> PyResult<()> {
-        self.save(part).map_err(|err| self.unwinding(err, || step))
+        let revisit_safe = !matches!(step, Step::ReduceArgs);
+        self.items_context(revisit_safe, |dumper| dumper.save(part))
+            .map_err(|err| self.unwinding(err, || step))
     }
 
     /// From protocol 2, `copyreg.__newobj__` and `__newobj_ex__` (recognised

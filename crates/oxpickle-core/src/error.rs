@@ -32,23 +32,15 @@ impl fmt::Display for DecodeError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             DecodeError::Truncated { offset, .. } => {
-                write!(
-                    f,
-                    "pickle data was truncated (instruction at byte {offset})"
-                )
+                write!(f, "pickle data was truncated (instruction at byte {offset})")
             }
             DecodeError::UnknownOpcode { byte, offset } => {
                 let shown = char::from(*byte).escape_default();
-                write!(
-                    f,
-                    "invalid load key, '{shown}' (byte 0x{byte:02x} at offset {offset})"
-                )
+                write!(f, "invalid load key, '{shown}' (byte 0x{byte:02x} at offset {offset})")
             }
-            DecodeError::NegativeLength { op, offset, len } => write!(
-                f,
-                "{} pickle has negative byte count ({len}, at byte {offset})",
-                op.name()
-            ),
+            DecodeError::NegativeLength { op, offset, len } => {
+                write!(f, "{} pickle has negative byte count ({len}, at byte {offset})", op.name())
+            }
         }
     }
 }

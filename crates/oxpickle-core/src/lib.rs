@@ -2,16 +2,26 @@
 //!
 //! One opcode table ([`op`]), a decoder that borrows from its input and
 //! checks every length ([`decode`]), an encoder with protocol-4 framing
-//! ([`encode`]), and the text forms numbers take in a pickle ([`text`]).
+//! ([`encode`]), the text forms of a pickle ([`text`]), a value machine
+//! that runs a pickle into plain Rust values ([`value`]) and a
+//! disassembler that prints what `pickletools.dis` prints ([`dis`]).
 //! Nothing here imports or runs anything: it is safe on hostile input.
 
 pub mod decode;
+pub mod dis;
 pub mod encode;
 pub mod error;
+pub mod integer;
+pub mod limits;
 pub mod op;
+pub mod pystr;
 pub mod text;
+pub mod value;
 
 pub use decode::{decode_at, Arg, Instr, Instructions};
 pub use encode::{EncodeError, Encoder, Header, FRAME_SIZE_TARGET};
 pub use error::DecodeError;
+pub use integer::Integer;
+pub use limits::Limits;
 pub use op::{ArgKind, Op};
+pub use pystr::PyStr;

@@ -4,6 +4,7 @@
 //! table, decoder, encoder) lives in `oxpickle-core`.
 
 mod api;
+mod dis;
 mod errors;
 mod ffi;
 mod pickler;
@@ -24,6 +25,7 @@ fn _oxpickle(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_function(wrap_pyfunction!(api::dump, module)?)?;
     module.add_function(wrap_pyfunction!(api::loads, module)?)?;
     module.add_function(wrap_pyfunction!(api::load, module)?)?;
+    module.add_function(wrap_pyfunction!(dis::dis, module)?)?;
     module.add("HIGHEST_PROTOCOL", pickler::HIGHEST_PROTOCOL)?;
     module.add("DEFAULT_PROTOCOL", pickler::DEFAULT_PROTOCOL)?;
     Ok(())

@@ -117,7 +117,7 @@ impl<'py> Dumper<'py, '_> {
             let items = obj.call_method0(pyo3::intern!(self.py, "items"))?.try_iter()?;
             return self.write_items(
                 items,
-                |d, _, item| d.save_pair(&item),
+                |d, _, item| d.save_pair(item),
                 Op::SetItem,
                 Op::SetItems,
             );

@@ -17,7 +17,7 @@ impl<'py> Dumper<'py, '_> {
     pub(super) fn save_other(&mut self, obj: &Bound<'py, PyAny>, kind: Exact) -> PyResult<()> {
         if let Some(reducer_override) = &self.hooks.reducer_override {
             let reduced = reducer_override.call1((obj,))?;
-            if !reduced.is(&self.py.NotImplemented()) {
+            if !reduced.is(self.py.NotImplemented()) {
                 return self.save_reduced(obj, &reduced);
             }
         }

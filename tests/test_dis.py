@@ -140,17 +140,27 @@ def reference(data):
     return out.getvalue(), None
 
 
-def _dumps_or_skip(obj, protocol):
+def _picklable(obj, protocol):
     try:
-        return pickle.dumps(obj, protocol)
-    except (pickle.PicklingError, TypeError) as exc:
-        pytest.skip(f"not picklable with protocol {protocol}: {exc}")
+        pickle.dumps(obj, protocol)
+    except (pickle.PicklingError, TypeError):
+        return False
+    return True
 
 
-@pytest.mark.parametrize("protocol", PROTOCOLS)
-@pytest.mark.parametrize("obj", OBJECTS, ids=lambda obj: type(obj).__name__)
+# Slotted objects without __getstate__ need protocol 2: the stdlib itself
+# refuses them below that, so those pairs are not cases at all.
+CASES = [
+    pytest.param(obj, protocol, id=f"{type(obj).__name__}-{protocol}")
+    for obj in OBJECTS
+    for protocol in PROTOCOLS
+    if _picklable(obj, protocol)
+]
+
+
+@pytest.mark.parametrize(("obj", "protocol"), CASES)
 def test_listing_matches_pickletools(obj, protocol):
-    data = _dumps_or_skip(obj, protocol)
+    data = pickle.dumps(obj, protocol)
     expected, raised = reference(data)
     assert raised is None
     text, error = dis(data)

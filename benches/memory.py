@@ -1,0 +1,97 @@
+"""Peak memory of one call: Python-level allocations and resident set growth.
+
+Two numbers, because neither is enough alone:
+
+* ``traced``: the peak of ``tracemalloc`` above its level before the call. It
+  sees every allocation made through CPython's allocators (objects, the output
+  ``bytes``) but nothing a Rust extension allocates with the system allocator,
+  so for oxpickle it shows little more than the output itself.
+* ``rss``: the growth of the process's resident set at its peak. Linux keeps the
+  high-water mark in ``VmHWM`` (/proc/self/status) and resets it to the current
+  RSS when "5" is written to /proc/self/clear_refs, so we read the exact
+  kernel-tracked peak, with no sampling thread that the GIL could starve. It
+  sees Rust's buffers too. It is a lower bound: memory the allocators already
+  hold from earlier calls is reused without growing the RSS, which we reduce by
+  collecting garbage and calling ``malloc_trim(0)`` first.
+
+Each number comes from its own untimed call: tracemalloc slows allocation down
+and its own bookkeeping would inflate the RSS.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import gc
+import tracemalloc
+from collections.abc import Callable
+from pathlib import Path
+from typing import TypeVar
+
+T = TypeVar("T")
+
+_STATUS = Path("/proc/self/status")
+_CLEAR_REFS = Path("/proc/self/clear_refs")
+
+
+def _status_kib(field: str) -> int:
+    for line in _STATUS.read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    raise KeyError(field)
+
+
+def _load_libc_trim() -> Callable[[int], int] | None:
+    name = ctypes.util.find_library("c")
+    try:
+        return ctypes.CDLL(name).malloc_trim if name else None
+    except (OSError, AttributeError):
+        return None
+
+
+_MALLOC_TRIM = _load_libc_trim()
+
+
+def _release_free_memory() -> None:
+    """Give back what the allocators hold, so the next peak starts from a low RSS."""
+    gc.collect()
+    if _MALLOC_TRIM is not None:
+        _MALLOC_TRIM(0)
+
+
+def _reset_rss_peak() -> bool:
+    try:
+        _CLEAR_REFS.write_text("5")
+    except OSError:
+        return False
+    return True
+
+
+def rss_peak_supported() -> bool:
+    return _STATUS.exists() and _reset_rss_peak()
+
+
+def rss_growth_at_peak(call: Callable[[], T]) -> tuple[int | None, T]:
+    """``call()``'s result, and how many bytes the RSS grew by at its highest point."""
+    _release_free_memory()
+    if not _reset_rss_peak():
+        return None, call()
+    before = _status_kib("VmRSS")
+    result = call()
+    peak = _status_kib("VmHWM")
+    return max(0, peak - before) * 1024, result
+
+
+def traced_peak(call: Callable[[], object]) -> int:
+    """Peak bytes allocated through CPython's allocators during ``call()``."""
+    _release_free_memory()
+    tracemalloc.start()
+    try:
+        tracemalloc.reset_peak()
+        before, _ = tracemalloc.get_traced_memory()
+        result = call()
+        _, peak = tracemalloc.get_traced_memory()
+        del result
+    finally:
+        tracemalloc.stop()
+    return max(0, peak - before)

@@ -1,0 +1,127 @@
+"""The benchmark runner and its workloads work: behaviour only, never timings."""
+
+from __future__ import annotations
+
+import json
+import pickle
+from pathlib import Path
+
+import oxpickle
+import pytest
+
+from benches import checks, workloads
+from benches.report import README_END, README_START, update_readme
+from benches.run import main
+
+# Every workload at a size that builds in milliseconds (W1: 500 records,
+# W8: 10 functions, so each of the five function kinds appears).
+TINY = 0.005
+
+
+@pytest.mark.parametrize("workload", workloads.WORKLOADS, ids=lambda w: w.id)
+def test_every_workload_round_trips_through_oxpickle(workload: workloads.Workload) -> None:
+    original = workload.build(workload.count(TINY))
+    if workload.out_of_band:
+        buffers: list[pickle.PickleBuffer] = []
+        stream = oxpickle.dumps(original, protocol=5, buffer_callback=buffers.append)
+        assert buffers, "the array should travel out of band"
+        loaded = oxpickle.loads(stream, buffers=buffers)
+    else:
+        loaded = oxpickle.loads(oxpickle.dumps(original))
+    workload.check(original, loaded)
+
+
+def test_workloads_are_deterministic() -> None:
+    first = workloads.build_records(50)
+    assert first == workloads.build_records(50)
+    tree = workloads.build_shared_tree(300)
+    checks.assert_same_graph(tree, workloads.build_shared_tree(300))
+
+
+def test_function_workload_cannot_be_pickled_by_reference() -> None:
+    functions = workloads.build_functions(10)
+    assert not any(checks.is_importable(f) for f in functions)
+    with pytest.raises((pickle.PicklingError, AttributeError)):
+        pickle.dumps(functions, protocol=5)
+
+
+def test_plain_data_check_sees_type_value_and_sharing_changes() -> None:
+    records = workloads.build_records(3)
+    changed = [dict(r) for r in records]
+    changed[1]["active"] = int(changed[1]["active"])  # bool -> int compares equal
+    with pytest.raises(checks.Mismatch, match=r"root\[1\]\['active'\]"):
+        checks.assert_same_graph(records, changed)
+
+    shared = [1, 2]
+    with pytest.raises(checks.Mismatch, match="duplicated"):
+        checks.assert_same_graph([shared, shared], [[1, 2], [1, 2]])
+
+    cycle: list[object] = []
+    cycle.append(cycle)
+    checks.assert_same_graph(cycle, oxpickle.loads(oxpickle.dumps(cycle)))
+
+
+def test_tree_workload_has_one_cycle_and_shared_subtrees() -> None:
+    tree = workloads.build_shared_tree(2000)
+    seen: set[int] = set()
+    reached_twice = 0
+    back_to_root = 0
+    stack: list[object] = [tree]
+    while stack:
+        node = stack.pop()
+        children = list(node.values()) if isinstance(node, dict) else node
+        for child in children if isinstance(children, list) else []:
+            if child is tree:
+                back_to_root += 1
+            elif isinstance(child, dict | list):
+                if id(child) in seen:
+                    reached_twice += 1
+                else:
+                    seen.add(id(child))
+                    stack.append(child)
+    assert back_to_root == 1
+    assert reached_twice > 0
+
+
+def test_runner_quick_single_round_writes_table_and_json(tmp_path: Path) -> None:
+    argv = ["--quick", "--rounds", "1", "--workloads", "W1", "--scale", "0.01"]
+    assert main([*argv, "--out-dir", str(tmp_path)]) == 0
+
+    table = (tmp_path / "results.md").read_text(encoding="utf-8")
+    assert "speedup vs pickle (pickle ÷ this)" in table
+    assert "oxpickle ← pickle's stream" in table
+
+    results = json.loads((tmp_path / "results.json").read_text(encoding="utf-8"))
+    assert results["meta"]["mode"] == "quick"
+    [w1] = results["workloads"]
+    labels = {row["label"]: row for row in w1["results"]}
+    for library in ("oxpickle", "pickle", "cloudpickle", "dill", "msgspec"):
+        assert labels[library]["status"] == "ok"
+        assert len(labels[library]["samples_ns"]["dumps"]) == 1
+        assert labels[library]["size_bytes"] > 0
+    assert labels["pickle"]["operations"]["dumps"]["speedup_vs_pickle"] == 1.0
+
+
+def test_runner_filters_libraries_and_marks_unsupported_ones(tmp_path: Path) -> None:
+    argv = ["--quick", "--rounds", "1", "--workloads", "W8", "--only", "oxpickle,pickle"]
+    assert main([*argv, "--scale", "0.05", "--out-dir", str(tmp_path)]) == 0
+    results = json.loads((tmp_path / "results.json").read_text(encoding="utf-8"))
+    statuses = {row["label"]: row["status"] for row in results["workloads"][0]["results"]}
+    assert statuses == {"oxpickle": "ok", "pickle": "n/a"}
+
+
+def test_runner_rejects_unknown_names(tmp_path: Path) -> None:
+    assert main(["--workloads", "W99", "--out-dir", str(tmp_path)]) == 2
+    assert main(["--only", "marshal", "--out-dir", str(tmp_path)]) == 2
+
+
+def test_update_readme_replaces_only_between_markers(tmp_path: Path) -> None:
+    readme = tmp_path / "README.md"
+    readme.write_text(f"intro\n{README_START}\nold table\n{README_END}\noutro\n")
+    assert update_readme(readme, "new table\n")
+    assert readme.read_text() == f"intro\n{README_START}\nnew table\n{README_END}\noutro\n"
+
+    untouched = "no markers here\n"
+    readme.write_text(untouched)
+    assert not update_readme(readme, "new table\n")
+    assert readme.read_text() == untouched

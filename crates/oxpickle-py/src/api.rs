@@ -5,6 +5,7 @@ use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyMemoryView};
 
+use crate::ffi::lookup_attr;
 use crate::pickler::{self, resolve_buffer_callback, resolve_protocol, Hooks, Settings};
 use crate::unpickler::{self, buffers_iterator, LoadHooks, LoadSettings};
 
@@ -53,8 +54,7 @@ pub fn dump<'py>(
     deterministic: bool,
 ) -> PyResult<()> {
     let settings = dump_settings(protocol, fix_imports, deterministic)?;
-    let write = file
-        .getattr_opt(pyo3::intern!(py, "write"))?
+    let write = lookup_attr(file.as_any(), pyo3::intern!(py, "write"))?
         .ok_or_else(|| PyTypeError::new_err("file must have a 'write' attribute"))?;
     let buffer_callback = resolve_buffer_callback(buffer_callback, settings.protocol)?;
     pickler::dump_to(py, obj, write, settings, Hooks { buffer_callback, ..Hooks::default() })

@@ -6,6 +6,7 @@ use std::ptr::addr_of_mut;
 
 use pyo3::ffi;
 use pyo3::prelude::*;
+use pyo3::types::PyString;
 
 extern "C" {
     /// Bits in `abs(v)`; `(size_t)-1` with an exception set on overflow.
@@ -181,6 +182,56 @@ pub fn code_points<'a>(text: &'a Bound<'_, PyAny>) -> impl Iterator<Item = u32> 
     let len = unsafe { ffi::PyUnicode_GetLength(text.as_ptr()) };
     // SAFETY: every index is below the length, so PyUnicode_ReadChar cannot fail.
     (0..len).map(move |i| unsafe { PyUnicode_ReadChar(text.as_ptr(), i) })
+}
+
+#[cfg(not(Py_3_13))]
+extern "C" {
+    /// `getattr` that reports a missing attribute without raising (and so
+    /// without building an AttributeError); `PyObject_GetOptionalAttr` from 3.13.
+    fn _PyObject_LookupAttr(
+        obj: *mut ffi::PyObject,
+        name: *mut ffi::PyObject,
+        result: *mut *mut ffi::PyObject,
+    ) -> c_int;
+}
+
+/// `getattr(obj, name, None)` without the cost of an AttributeError when
+/// the attribute is missing, which the hot paths hit constantly (BUILD
+/// asking for `__setstate__`, say).
+#[inline]
+pub fn lookup_attr<'py>(
+    obj: &Bound<'py, PyAny>,
+    name: &Bound<'py, PyString>,
+) -> PyResult<Option<Bound<'py, PyAny>>> {
+    let mut result = std::ptr::null_mut();
+    // SAFETY: both are live objects; on 1 `result` is a new reference, on 0
+    // it is null with no exception, on -1 an exception is set.
+    let found = unsafe {
+        #[cfg(Py_3_13)]
+        let found = ffi::PyObject_GetOptionalAttr(obj.as_ptr(), name.as_ptr(), &mut result);
+        #[cfg(not(Py_3_13))]
+        let found = _PyObject_LookupAttr(obj.as_ptr(), name.as_ptr(), &mut result);
+        found
+    };
+    match found {
+        0 => Ok(None),
+        // SAFETY: a new reference we now own.
+        1 => Ok(Some(unsafe { Bound::from_owned_ptr(obj.py(), result) })),
+        _ => Err(PyErr::fetch(obj.py())),
+    }
+}
+
+/// Interns a str object in place (attribute names in instance dicts are
+/// interned, which makes later lookups compare by identity).
+pub fn intern_in_place<'py>(text: Bound<'py, PyString>) -> Bound<'py, PyString> {
+    let py = text.py();
+    let mut ptr = text.into_ptr();
+    // SAFETY: `ptr` is an owned reference to an exact str; the call swaps
+    // it for the interned equal string, keeping the count balanced.
+    unsafe {
+        ffi::PyUnicode_InternInPlace(&mut ptr);
+        Bound::from_owned_ptr(py, ptr).cast_into_unchecked()
+    }
 }
 
 /// What a closure cell holds; None for an empty cell.

@@ -13,6 +13,7 @@ use pyo3::types::{PyDict, PyString, PyTuple};
 use super::dumper::Dumper;
 use super::reduce::{singleton_of_type, singleton_type_reduce};
 use crate::errors::pickling_error;
+use crate::ffi::lookup_attr;
 
 /// A reference that resolved: importing `module_name` and following
 /// `name` gives back the object.
@@ -70,7 +71,7 @@ impl<'py> Dumper<'py, '_> {
         let py = self.py;
         let name = match name {
             Some(name) => name.into_any(),
-            None => match obj.getattr_opt(pyo3::intern!(py, "__qualname__"))? {
+            None => match lookup_attr(obj.as_any(), pyo3::intern!(py, "__qualname__"))? {
                 Some(qualname) => qualname,
                 None => obj.getattr(pyo3::intern!(py, "__name__"))?,
             },
@@ -224,7 +225,7 @@ impl<'py> Dumper<'py, '_> {
 /// else `__main__`.
 pub fn which_module<'py>(obj: &Bound<'py, PyAny>, path: &[&str]) -> PyResult<Bound<'py, PyAny>> {
     let py = obj.py();
-    if let Some(module) = obj.getattr_opt(pyo3::intern!(py, "__module__"))? {
+    if let Some(module) = lookup_attr(obj.as_any(), pyo3::intern!(py, "__module__"))? {
         if !module.is_none() {
             return Ok(module);
         }
@@ -258,7 +259,9 @@ pub fn deep_attribute<'py>(
     let mut parent = root.clone();
     let mut current = root.clone();
     for part in path {
-        let Some(next) = current.getattr_opt(*part)? else { return Ok(None) };
+        let Some(next) = lookup_attr(&current, &PyString::new(current.py(), part))? else {
+            return Ok(None);
+        };
         parent = std::mem::replace(&mut current, next);
     }
     Ok(Some((current, parent)))

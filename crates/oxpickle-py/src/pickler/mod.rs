@@ -28,6 +28,7 @@ use memo::PickleMemo;
 pub use output::Output;
 
 use crate::errors::pickling_error;
+use crate::ffi::lookup_attr;
 
 pub const HIGHEST_PROTOCOL: u8 = oxpickle_core::op::HIGHEST_PROTOCOL;
 pub const DEFAULT_PROTOCOL: u8 = 5;
@@ -110,8 +111,7 @@ impl Pickler {
         deterministic: bool,
     ) -> PyResult<()> {
         let protocol = resolve_protocol(protocol)?;
-        let write = file
-            .getattr_opt(pyo3::intern!(slf.py(), "write"))?
+        let write = lookup_attr(file, pyo3::intern!(slf.py(), "write"))?
             .ok_or_else(|| PyTypeError::new_err("file must have a 'write' attribute"))?;
         let buffer_callback = resolve_buffer_callback(buffer_callback, protocol)?;
         let mut this = slf.borrow_mut();
@@ -155,9 +155,9 @@ impl Pickler {
         // or `self.dispatch_table` says now is what applies: an instance
         // attribute, a class attribute of a subclass, or the stored value.
         let hooks = Hooks {
-            persistent_id: slf.getattr_opt(pyo3::intern!(py, "persistent_id"))?,
-            reducer_override: slf.getattr_opt(pyo3::intern!(py, "reducer_override"))?,
-            dispatch_table: slf.getattr_opt(pyo3::intern!(py, "dispatch_table"))?,
+            persistent_id: lookup_attr(slf.as_any(), pyo3::intern!(py, "persistent_id"))?,
+            reducer_override: lookup_attr(slf.as_any(), pyo3::intern!(py, "reducer_override"))?,
+            dispatch_table: lookup_attr(slf.as_any(), pyo3::intern!(py, "dispatch_table"))?,
             buffer_callback,
         };
         // The memo leaves the object while the dump runs, so Python code

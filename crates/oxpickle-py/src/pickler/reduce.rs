@@ -10,6 +10,7 @@ use pyo3::types::{PyDict, PyString, PyTuple, PyType};
 use super::dumper::{type_name, Dumper};
 use super::path::Step;
 use crate::errors::pickling_error;
+use crate::ffi::lookup_attr;
 use crate::ffi::{is_class, Exact};
 
 impl<'py> Dumper<'py, '_> {
@@ -38,9 +39,13 @@ impl<'py> Dumper<'py, '_> {
             return self.save_module(obj);
         } else if let Some(reduce) = self.fallback_reducer(obj)? {
             reduce.call1((obj,))?
-        } else if let Some(reduce_ex) = obj.getattr_opt(pyo3::intern!(self.py, "__reduce_ex__"))? {
+        } else if let Some(reduce_ex) =
+            lookup_attr(obj.as_any(), pyo3::intern!(self.py, "__reduce_ex__"))?
+        {
             reduce_ex.call1((self.proto,))?
-        } else if let Some(reduce) = obj.getattr_opt(pyo3::intern!(self.py, "__reduce__"))? {
+        } else if let Some(reduce) =
+            lookup_attr(obj.as_any(), pyo3::intern!(self.py, "__reduce__"))?
+        {
             reduce.call0()?
         } else {
             return Err(pickling_error(
@@ -156,7 +161,7 @@ impl<'py> Dumper<'py, '_> {
         if self.proto < 2 {
             return Ok(NewObj::No);
         }
-        let Some(name) = callable.getattr_opt(pyo3::intern!(self.py, "__name__"))? else {
+        let Some(name) = lookup_attr(callable.as_any(), pyo3::intern!(self.py, "__name__"))? else {
             return Ok(NewObj::No);
         };
         let Ok(name) = name.cast::<PyString>() else {

@@ -6,6 +6,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyFrozenSet, PyList, PySet, PyTuple};
 
 use super::machine::Machine;
+use crate::ffi::lookup_attr;
 
 impl<'py> Machine<'py, '_> {
     pub(super) fn load_empty(&mut self, op: Op) -> PyResult<()> {
@@ -88,7 +89,7 @@ impl<'py> Machine<'py, '_> {
             self.stack.truncate(at);
             return Ok(());
         }
-        if let Some(extend) = target.getattr_opt(pyo3::intern!(self.py, "extend"))? {
+        if let Some(extend) = lookup_attr(target.as_any(), pyo3::intern!(self.py, "extend"))? {
             let items = self.take_list(at)?;
             extend.call1((items,))?;
             return Ok(());

@@ -7,6 +7,7 @@ use pyo3::ffi;
 use pyo3::prelude::*;
 use pyo3::types::{PyString, PyTuple};
 
+use crate::ffi::lookup_attr;
 use crate::ffi::{audit_find_class, owned};
 use crate::stdlib::Stdlib;
 
@@ -45,7 +46,7 @@ fn attribute<'py>(
     };
     if !dotted {
         return match name.cast::<PyString>() {
-            Ok(name) => module.getattr_opt(name)?.map_or_else(|| Err(missing()?), Ok),
+            Ok(name) => lookup_attr(module, name)?.map_or_else(|| Err(missing()?), Ok),
             Err(_) => Err(missing()?),
         };
     }
@@ -59,7 +60,7 @@ fn attribute<'py>(
     }
     let mut current = module.clone();
     for part in text.split('.') {
-        match current.getattr_opt(part)? {
+        match lookup_attr(&current, &PyString::new(current.py(), part))? {
             Some(next) => current = next,
             None => return Err(missing()?),
         }

@@ -19,6 +19,7 @@ use memo::UnpickleMemo;
 pub use source::{FileMethods, FileSource, MemorySource};
 
 use crate::errors::unpickling_error;
+use crate::ffi::lookup_attr;
 use crate::stdlib::Stdlib;
 
 /// The file methods an Unpickler keeps between loads.
@@ -43,10 +44,10 @@ impl InputFile {
 /// Looks up the methods `load` reads with.
 pub fn file_methods<'py>(file: &Bound<'py, PyAny>) -> PyResult<FileMethods<'py>> {
     let py = file.py();
-    let read = file.getattr_opt(pyo3::intern!(py, "read"))?;
-    let readline = file.getattr_opt(pyo3::intern!(py, "readline"))?;
-    let readinto = file.getattr_opt(pyo3::intern!(py, "readinto"))?;
-    let peek = file.getattr_opt(pyo3::intern!(py, "peek"))?;
+    let read = lookup_attr(file.as_any(), pyo3::intern!(py, "read"))?;
+    let readline = lookup_attr(file.as_any(), pyo3::intern!(py, "readline"))?;
+    let readinto = lookup_attr(file.as_any(), pyo3::intern!(py, "readinto"))?;
+    let peek = lookup_attr(file.as_any(), pyo3::intern!(py, "peek"))?;
     match (read, readline) {
         (Some(read), Some(readline)) => Ok(FileMethods { read, readline, readinto, peek }),
         _ => Err(PyTypeError::new_err("file must have 'read' and 'readline' attributes")),
@@ -136,7 +137,7 @@ impl Unpickler {
         };
         let hooks = LoadHooks {
             find_class: overriding_find_class(slf)?,
-            persistent_load: slf.getattr_opt(pyo3::intern!(py, "persistent_load"))?,
+            persistent_load: lookup_attr(slf.as_any(), pyo3::intern!(py, "persistent_load"))?,
             buffers,
             owner: Some(slf.clone()),
         };

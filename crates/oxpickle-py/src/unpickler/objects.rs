@@ -6,6 +6,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyString, PyTuple};
 
 use super::machine::Machine;
+use crate::ffi::{intern_in_place, lookup_attr};
 use crate::ffi::{is_class, owned};
 
 impl<'py> Machine<'py, '_> {
@@ -99,7 +100,7 @@ impl<'py> Machine<'py, '_> {
         }
         let state = self.pop()?;
         let obj = self.top()?.clone();
-        if let Some(setstate) = obj.getattr_opt(pyo3::intern!(py, "__setstate__"))? {
+        if let Some(setstate) = lookup_attr(obj.as_any(), pyo3::intern!(py, "__setstate__"))? {
             setstate.call1((state,))?;
             return Ok(());
         }
@@ -113,11 +114,8 @@ impl<'py> Machine<'py, '_> {
             let instance_dict = obj.getattr(pyo3::intern!(py, "__dict__"))?;
             for (key, value) in state.iter() {
                 // Attribute names are interned in a normal instance dict.
-                let key = match key.cast_into::<PyString>() {
-                    Ok(name) if name.is_exact_instance_of::<PyString>() => {
-                        PyString::intern(py, name.to_str()?).into_any()
-                    }
-                    Ok(name) => name.into_any(),
+                let key = match key.cast_into_exact::<PyString>() {
+                    Ok(name) => intern_in_place(name).into_any(),
                     Err(err) => err.into_inner(),
                 };
                 instance_dict.set_item(key, value)?;
@@ -149,7 +147,7 @@ fn instantiate<'py>(
     let py = class.py();
     if args.is_empty()
         && is_class(class)
-        && class.getattr_opt(pyo3::intern!(py, "__getinitargs__"))?.is_none()
+        && lookup_attr(class.as_any(), pyo3::intern!(py, "__getinitargs__"))?.is_none()
     {
         return class.call_method1(pyo3::intern!(py, "__new__"), (class,));
     }

@@ -24,6 +24,7 @@ use super::global::Resolution;
 use super::path::Step;
 use crate::errors::pickling_error;
 use crate::ffi::cell_contents;
+use crate::ffi::lookup_attr;
 
 /// What one dump has already written of by-value machinery.
 #[derive(Default)]
@@ -283,7 +284,7 @@ fn is_python_class(class: &Bound<'_, PyAny>) -> bool {
         unsafe { (*t.as_type_ptr()).tp_flags }
     });
     let heap = flags.is_ok_and(|flags| flags & pyo3::ffi::Py_TPFLAGS_HEAPTYPE != 0);
-    heap && class.getattr_opt("__module__").ok().flatten().is_some()
+    heap && lookup_attr(class, pyo3::intern!(class.py(), "__module__")).ok().flatten().is_some()
 }
 
 /// `__main__`, or `__mp_main__` as multiprocessing names the main script in

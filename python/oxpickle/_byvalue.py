@@ -18,6 +18,7 @@ import types
 import typing
 import uuid
 import weakref
+from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
@@ -124,7 +125,15 @@ def class_reduce(cls: type, deterministic: bool) -> tuple[Any, ...]:
     for key in ("__module__", "__slots__"):
         if key in cls.__dict__:
             namespace[key] = cls.__dict__[key]
-    args = (type(cls), cls.__name__, cls.__bases__, namespace, tracker_id(cls, deterministic))
+        # Generic, Protocol and TypedDict classes are rebuilt from the bases as
+    # written (`Generic[T]`), which new_class resolves as the class
+    # statement did; their `__bases__` (plain `Generic`) cannot be reused.
+        # A typing.NamedTuple class is a plain tuple subclass underneath and is
+    # rebuilt from its real bases.
+    bases = cls.__dict__.get("__orig_bases__", cls.__bases__)
+    if typing.NamedTuple in bases:
+        bases = cls.__bases__
+    args = (type(cls), cls.__name__, bases, namespace, tracker_id(cls, deterministic))
     state = (_class_attributes(cls, skip=namespace), _registered_subclasses(cls))
     return (_reconstruct.make_class, args, state, None, None, _reconstruct.set_class_state)
 
@@ -184,6 +193,20 @@ def _wrapped_callable(obj: Any) -> tuple[Any, ...]:
     return (type(obj), (obj.__func__,))
 
 
+def _property_reduce(prop: property) -> tuple[Any, ...]:
+    return (type(prop), (prop.fget, prop.fset, prop.fdel, prop.__doc__))
+
+
+def _method_reduce(method: types.MethodType) -> tuple[Any, ...]:
+    """A bound method as the stdlib pickles it (``getattr(obj, name)``)
+    when that finds it again, else as ``MethodType(func, obj)`` (a lambda
+    assigned as a method has no name to look up)."""
+    owner, func = method.__self__, method.__func__
+    if getattr(owner, func.__name__, None) == method:
+        return (getattr, (owner, func.__name__))
+    return (types.MethodType, (func, owner))
+
+
 def _typevar_reduce(var: Any, deterministic: bool) -> tuple[Any, ...]:
     constraints = getattr(var, "__constraints__", ())
     args = (
@@ -202,12 +225,20 @@ def _typevar_reduce(var: Any, deterministic: bool) -> tuple[Any, ...]:
 REDUCERS: dict[type, Callable[[Any], tuple[Any, ...]]] = {
     classmethod: _wrapped_callable,
     staticmethod: _wrapped_callable,
-    property: lambda p: (property, (p.fget, p.fset, p.fdel, p.__doc__)),
+    abc.abstractclassmethod: _wrapped_callable,
+    abc.abstractstaticmethod: _wrapped_callable,
+    types.MethodType: _method_reduce,
+    memoryview: lambda m: (bytes, (m.tobytes(),)),
+        property: _property_reduce,
+    abc.abstractproperty: _property_reduce,
     weakref.WeakSet: lambda s: (weakref.WeakSet, (list(s),)),
     types.MappingProxyType: lambda m: (types.MappingProxyType, (dict(m),)),
     type({}.keys()): lambda v: (_reconstruct.dict_keys, (list(v),)),
     type({}.values()): lambda v: (_reconstruct.dict_values, (list(v),)),
-    type({}.items()): lambda v: (_reconstruct.dict_items, (list(v),)),
+        type({}.items()): lambda v: (_reconstruct.dict_items, (list(v),)),
+    type(OrderedDict().keys()): lambda v: (_reconstruct.odict_keys, (list(v),)),
+    type(OrderedDict().values()): lambda v: (_reconstruct.odict_values, (list(v),)),
+    type(OrderedDict().items()): lambda v: (_reconstruct.odict_items, (list(v),)),
     types.GetSetDescriptorType: lambda d: (getattr, (d.__objclass__, d.__name__)),
     types.MemberDescriptorType: lambda d: (getattr, (d.__objclass__, d.__name__)),
     # dataclasses compares these sentinels by identity: they must come back

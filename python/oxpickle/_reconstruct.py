@@ -13,6 +13,7 @@ import sys
 import types
 import typing
 import weakref
+from collections import OrderedDict
 from typing import Any
 
 from ._oxpickle import UnpicklingError
@@ -121,6 +122,18 @@ def dict_values(values: list[Any]) -> Any:
 
 def dict_items(items: list[tuple[Any, Any]]) -> Any:
     return dict(items).items()
+
+
+def odict_keys(keys: list[Any]) -> Any:
+    return OrderedDict.fromkeys(keys).keys()
+
+
+def odict_values(values: list[Any]) -> Any:
+    return OrderedDict(enumerate(values)).values()
+
+
+def odict_items(items: list[tuple[Any, Any]]) -> Any:
+    return OrderedDict(items).items()
 
 
 def dynamic_module(name: str, namespace: dict[str, Any]) -> types.ModuleType:

@@ -1,5 +1,7 @@
 //! Code objects by value, and the globals a code object uses.
 
+use std::collections::HashSet;
+
 use oxpickle_core::Op;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyString, PyTuple};
@@ -44,7 +46,7 @@ impl<'py> Dumper<'py, '_> {
         }
         let helpers = ByValueHelpers::get(self.py)?;
         let mut names: Vec<Bound<'py, PyString>> = Vec::new();
-        collect_global_names(code, helpers, &mut names)?;
+        collect_global_names(code, helpers, &mut names, &mut HashSet::new())?;
         self.byvalue.code_globals.insert(key, names.iter().map(|n| n.clone().unbind()).collect());
         Ok(names)
     }
@@ -56,6 +58,7 @@ fn collect_global_names<'py>(
     code: &Bound<'py, PyAny>,
     helpers: &ByValueHelpers,
     names: &mut Vec<Bound<'py, PyString>>,
+    seen: &mut HashSet<String>,
 ) -> PyResult<()> {
     let py = code.py();
     let bytecode = code.getattr(pyo3::intern!(py, "co_code"))?;
@@ -73,14 +76,14 @@ fn collect_global_names<'py>(
         let Some(shift) = helpers.global_ops[usize::from(opcode)] else { continue };
         let Ok(name) = co_names.get_item(full >> shift) else { continue };
         let name = name.cast_into::<PyString>()?;
-        if !names.iter().any(|seen| seen.as_any().eq(&name).unwrap_or(false)) {
+        if seen.insert(name.to_str()?.to_owned()) {
             names.push(name);
         }
     }
     let consts = code.getattr(pyo3::intern!(py, "co_consts"))?;
     for constant in consts.cast::<PyTuple>()?.iter() {
         if constant.get_type_ptr() == code.get_type_ptr() {
-            collect_global_names(&constant, helpers, names)?;
+            collect_global_names(&constant, helpers, names, seen)?;
         }
     }
     Ok(())

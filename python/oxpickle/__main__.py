@@ -1,0 +1,7 @@
+"""``python -m oxpickle``: see :mod:`oxpickle.cli`."""
+
+import sys
+
+from .cli import main
+
+sys.exit(main())

@@ -1,0 +1,20 @@
+"""The ``python -m oxpickle`` command line: one module per command."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Sequence
+
+from . import demo, dis
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m oxpickle",
+        description="oxpickle: the pickle format with a Rust engine.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for command in (demo, dis):
+        command.register(commands)
+    args = parser.parse_args(argv)
+    return int(args.run(args))

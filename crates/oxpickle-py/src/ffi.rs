@@ -234,6 +234,46 @@ pub fn intern_in_place<'py>(text: Bound<'py, PyString>) -> Bound<'py, PyString> 
     }
 }
 
+/// A C-contiguous byte view of an object (PEP 3118), held open: while it
+/// lives the exporter can neither free nor resize the memory.
+pub struct BufferView {
+    // Boxed: the exporter may keep pointers into the struct it filled.
+    view: Box<ffi::Py_buffer>,
+}
+
+impl BufferView {
+    /// The object's bytes, if it exports them as one C-contiguous block.
+    pub fn of(obj: &Bound<'_, PyAny>) -> Option<BufferView> {
+        // SAFETY: an all-zero Py_buffer is a valid blank for GetBuffer.
+        let mut view: Box<ffi::Py_buffer> = Box::new(unsafe { std::mem::zeroed() });
+        // SAFETY: a live object and a blank view; PyBUF_SIMPLE asks for one
+        // contiguous block of bytes. On failure nothing is held.
+        if unsafe { ffi::PyObject_GetBuffer(obj.as_ptr(), &mut *view, ffi::PyBUF_SIMPLE) } != 0 {
+            drop(PyErr::take(obj.py()));
+            return None;
+        }
+        Some(BufferView { view })
+    }
+
+    pub fn as_slice(&self) -> &[u8] {
+        let len = usize::try_from(self.view.len).unwrap_or(0);
+        if len == 0 || self.view.buf.is_null() {
+            return &[];
+        }
+        // SAFETY: the exporter guarantees `len` readable bytes at `buf` for
+        // as long as the view is held, which outlives this borrow.
+        unsafe { std::slice::from_raw_parts(self.view.buf.cast::<u8>(), len) }
+    }
+}
+
+impl Drop for BufferView {
+    fn drop(&mut self) {
+        // SAFETY: releases the view acquired in `of`, exactly once; views
+        // are only held during a dump, with the GIL.
+        unsafe { ffi::PyBuffer_Release(&mut *self.view) }
+    }
+}
+
 /// What a closure cell holds; None for an empty cell.
 pub fn cell_contents<'py>(cell: &Bound<'py, PyAny>) -> Option<Bound<'py, PyAny>> {
     // SAFETY: `cell` is a cell object; PyCell_Get returns a new reference,

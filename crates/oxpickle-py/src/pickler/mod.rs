@@ -299,7 +299,7 @@ pub fn dumps<'py>(
     let mut dumper = Dumper::new(py, Output::new(None), &mut memo, settings, hooks)?;
     dumper.dump(obj)?;
     let Dumper { out, .. } = dumper;
-    Ok(out.into_bytes(py))
+    out.into_bytes(py)
 }
 
 /// `dump`: the whole pickle written to `write`.

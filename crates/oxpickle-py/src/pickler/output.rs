@@ -2,6 +2,8 @@
 //! `write` frame by frame when there is a file.
 
 use oxpickle_core::{EncodeError, Encoder, FRAME_SIZE_TARGET};
+
+use crate::ffi::BufferView;
 use pyo3::exceptions::PyOverflowError;
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
@@ -10,12 +12,33 @@ pub struct Output<'py> {
     pub enc: Encoder,
     /// The file's `write`, or None for `dumps`.
     write: Option<Bound<'py, PyAny>>,
+    /// `dumps` only: what came before each large payload, and the payloads
+    /// themselves, read in place; each is copied once, into the result.
+    pieces: Vec<Piece>,
 }
+
+/// Part of a `dumps` result assembled at the end.
+enum Piece {
+    Encoded(Vec<u8>),
+    InPlace(BufferView),
+}
+
+impl Piece {
+    fn bytes(&self) -> &[u8] {
+        match self {
+            Piece::Encoded(bytes) => bytes,
+            Piece::InPlace(view) => view.as_slice(),
+        }
+    }
+}
+
+/// Payloads from this size up are not copied into the buffer by `dumps`.
+const IN_PLACE_MIN: usize = 1 << 20;
 
 impl<'py> Output<'py> {
     pub fn new(write: Option<Bound<'py, PyAny>>) -> Self {
         let capacity = if write.is_some() { FRAME_SIZE_TARGET + 1024 } else { 4096 };
-        Output { enc: Encoder::with_capacity(capacity), write }
+        Output { enc: Encoder::with_capacity(capacity), write, pieces: Vec::new() }
     }
 
     /// Between opcodes: commit a full frame and, with a file, hand it over
@@ -37,7 +60,8 @@ impl<'py> Output<'py> {
 
     /// A length-prefixed payload. With a file, a large payload goes to
     /// `write` as `owner` (a bytes-like object holding the same bytes)
-    /// instead of being copied through the buffer.
+    /// instead of being copied through the buffer; without one, a very large
+    /// payload is kept in place until the result is assembled.
     pub fn payload(
         &mut self,
         header: &[u8],
@@ -45,6 +69,23 @@ impl<'py> Output<'py> {
         owner: &Bound<'py, PyAny>,
     ) -> PyResult<()> {
         let Some(write) = self.write.clone().filter(|_| data.len() >= FRAME_SIZE_TARGET) else {
+            if data.len() >= IN_PLACE_MIN && self.write.is_none() {
+                let same_memory = |view: &BufferView| {
+                    let held = view.as_slice();
+                    held.as_ptr() == data.as_ptr() && held.len() == data.len()
+                };
+                if let Some(view) = BufferView::of(owner).filter(same_memory) {
+                    // Large payloads stand outside frames, as write_payload puts them.
+                    self.enc.commit_frame();
+                    let framing = self.enc.framing();
+                    self.enc.set_framing(false);
+                    self.enc.write(header);
+                    self.enc.set_framing(framing);
+                    self.pieces.push(Piece::Encoded(self.enc.take()));
+                    self.pieces.push(Piece::InPlace(view));
+                    return Ok(());
+                }
+            }
             self.enc.write_payload(header, data);
             return Ok(());
         };
@@ -77,8 +118,21 @@ impl<'py> Output<'py> {
     }
 
     /// The bytes of a `dumps`, after the final frame is committed.
-    pub fn into_bytes(self, py: Python<'py>) -> Bound<'py, PyBytes> {
-        PyBytes::new(py, self.enc.as_bytes())
+    pub fn into_bytes(self, py: Python<'py>) -> PyResult<Bound<'py, PyBytes>> {
+        if self.pieces.is_empty() {
+            return Ok(PyBytes::new(py, self.enc.as_bytes()));
+        }
+        let pieces: Vec<&[u8]> =
+            self.pieces.iter().map(Piece::bytes).chain([self.enc.as_bytes()]).collect();
+        let total = pieces.iter().map(|piece| piece.len()).sum();
+        PyBytes::new_with(py, total, |out| {
+            let mut at = 0;
+            for piece in pieces {
+                out[at..at + piece.len()].copy_from_slice(piece);
+                at += piece.len();
+            }
+            Ok(())
+        })
     }
 }
 

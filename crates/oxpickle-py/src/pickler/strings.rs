@@ -141,7 +141,10 @@ impl<'py> Dumper<'py, '_> {
         let args = if array.len() == 0 {
             PyTuple::empty(py)
         } else {
-            PyTuple::new(py, [PyBytes::new(py, &array.to_vec())])?
+            // PyBytes_FromObject, as CPython: always a new object (never
+            // the cached one-byte singleton), so the memo sees what C's does.
+            // SAFETY: `obj` is a bytearray; a new reference or null is returned.
+            PyTuple::new(py, [owned(py, unsafe { ffi::PyBytes_FromObject(obj.as_ptr()) })?])?
         };
         let reduce = PyTuple::new(py, [class, args.into_any()])?;
         self.save_reduce(&reduce, Some(obj))

@@ -10,7 +10,6 @@ from __future__ import annotations
 import functools
 import pickle
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -19,28 +18,9 @@ import oxpickle
 from benches.checks import Mismatch
 from benches.libraries import PROTOCOL, Library
 from benches.memory import rss_growth_at_peak, traced_peak
+from benches.outcome import FAILED, NOT_APPLICABLE, OK, Outcome
 from benches.timing import timed_call
 from benches.workloads import Workload
-
-OK, NOT_APPLICABLE, FAILED = "ok", "n/a", "failed"
-
-
-@dataclass
-class Outcome:
-    """Everything measured for one contestant on one workload."""
-
-    label: str  # the row's name in the table
-    library: str  # which library's speed this is ("pickle" rows are the baseline)
-    status: str = OK
-    note: str = ""
-    size_bytes: int | None = None  # the stream
-    out_of_band_bytes: int | None = None  # PickleBuffers handed to buffer_callback
-    rss_peak_bytes: int | None = None  # dumps only
-    traced_peak_bytes: int | None = None  # dumps only
-    samples_ns: dict[str, list[int]] = field(default_factory=dict)
-
-    def add_sample(self, operation: str, elapsed_ns: int) -> None:
-        self.samples_ns.setdefault(operation, []).append(elapsed_ns)
 
 
 class Contestant:

@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from benches.contestants import FAILED, NOT_APPLICABLE, OK, Outcome
+from benches.outcome import FAILED, NOT_APPLICABLE, OK, Outcome
 from benches.timing import median_ns
 
 OPERATIONS = ("dumps", "loads", "copy")

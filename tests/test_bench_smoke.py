@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import pickle
+import subprocess
+import sys
 from pathlib import Path
 
 import oxpickle
@@ -11,7 +13,19 @@ import pytest
 
 from benches import checks, workloads
 from benches.report import README_END, README_START, update_readme
-from benches.run import main
+
+
+def main(argv: list[str]) -> int:
+    """The runner in a child process: it imports dill, and importing dill
+    rewires the stdlib's pure-Python pickler for the whole process, which
+    must not leak into the other tests of this session."""
+    result = subprocess.run(
+        [sys.executable, "-m", "benches.run", *argv],
+        cwd=Path(__file__).resolve().parent.parent,
+        capture_output=True,
+        check=False,
+    )
+    return result.returncode
 
 # Every workload at a size that builds in milliseconds (W1: 500 records,
 # W8: 10 functions, so each of the five function kinds appears).

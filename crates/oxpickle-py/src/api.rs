@@ -1,12 +1,12 @@
 //! The module functions: `dumps`, `dump`, `loads`, `load`. They run the
 //! engine directly, without building Pickler/Unpickler objects.
 
-use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyMemoryView};
 
-use crate::ffi::lookup_attr;
-use crate::pickler::{self, resolve_buffer_callback, resolve_protocol, Hooks, Settings};
+use crate::pickler::{
+    self, file_write, resolve_buffer_callback, resolve_protocol, Hooks, Settings,
+};
 use crate::unpickler::{self, buffers_iterator, LoadHooks, LoadSettings};
 
 fn dump_settings(
@@ -23,6 +23,17 @@ fn dump_settings(
         deterministic,
         one_shot: true,
     })
+}
+
+/// The settings and hooks of a module-level load.
+fn load_setup<'py>(
+    fix_imports: bool,
+    encoding: &str,
+    errors: &str,
+    buffers: Option<Bound<'py, PyAny>>,
+) -> PyResult<(LoadSettings, LoadHooks<'py>)> {
+    let settings = LoadSettings::new(fix_imports, encoding, errors)?;
+    Ok((settings, LoadHooks { buffers: buffers_iterator(buffers)?, ..LoadHooks::default() }))
 }
 
 /// Return the pickled representation of obj as a bytes object.
@@ -54,8 +65,7 @@ pub fn dump<'py>(
     deterministic: bool,
 ) -> PyResult<()> {
     let settings = dump_settings(protocol, fix_imports, deterministic)?;
-    let write = lookup_attr(file.as_any(), pyo3::intern!(py, "write"))?
-        .ok_or_else(|| PyTypeError::new_err("file must have a 'write' attribute"))?;
+    let write = file_write(file)?;
     let buffer_callback = resolve_buffer_callback(buffer_callback, settings.protocol)?;
     pickler::dump_to(py, obj, write, settings, Hooks { buffer_callback, ..Hooks::default() })
 }
@@ -71,8 +81,7 @@ pub fn loads<'py>(
     errors: &str,
     buffers: Option<Bound<'py, PyAny>>,
 ) -> PyResult<Bound<'py, PyAny>> {
-    let settings = LoadSettings::new(fix_imports, encoding, errors)?;
-    let hooks = LoadHooks { buffers: buffers_iterator(buffers)?, ..LoadHooks::default() };
+    let (settings, hooks) = load_setup(fix_imports, encoding, errors, buffers)?;
     if let Ok(bytes) = data.cast::<PyBytes>() {
         return unpickler::load_from_memory(py, bytes.as_bytes(), &settings, hooks);
     }
@@ -94,7 +103,6 @@ pub fn load<'py>(
     errors: &str,
     buffers: Option<Bound<'py, PyAny>>,
 ) -> PyResult<Bound<'py, PyAny>> {
-    let settings = LoadSettings::new(fix_imports, encoding, errors)?;
-    let hooks = LoadHooks { buffers: buffers_iterator(buffers)?, ..LoadHooks::default() };
+    let (settings, hooks) = load_setup(fix_imports, encoding, errors, buffers)?;
     unpickler::load_from_file(py, file, &settings, hooks)
 }

@@ -36,7 +36,7 @@ def run(args: argparse.Namespace) -> int:
         return 2
     records = make_records(10_000 if args.quick else 100_000)
     array = numpy.random.default_rng(7).random((10 if args.quick else 100) * 131_072)
-    print(f"oxpickle demo: {len(records):,} record dicts; a {array.nbytes / 1e6:.0f} MB array")
+    print(f"oxpickle demo: {len(records):,} record dicts; a {array.nbytes / 2**20:.0f} MiB array")
     print(f"{'workload':<26}{'library':<10}{'dumps':>10}{'loads':>10}{'size':>14}")
     checks = [
         compare("records", records, lambda a, b: a == b),

@@ -47,6 +47,12 @@ pub fn resolve_protocol(protocol: Option<&Bound<'_, PyAny>>) -> PyResult<u8> {
     })
 }
 
+/// The `write` method pickles go to.
+pub fn file_write<'py>(file: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+    lookup_attr(file, pyo3::intern!(file.py(), "write"))?
+        .ok_or_else(|| PyTypeError::new_err("file must have a 'write' attribute"))
+}
+
 /// Checks `buffer_callback` against the protocol.
 pub fn resolve_buffer_callback<'py>(
     callback: Option<Bound<'py, PyAny>>,
@@ -111,8 +117,7 @@ impl Pickler {
         deterministic: bool,
     ) -> PyResult<()> {
         let protocol = resolve_protocol(protocol)?;
-        let write = lookup_attr(file, pyo3::intern!(slf.py(), "write"))?
-            .ok_or_else(|| PyTypeError::new_err("file must have a 'write' attribute"))?;
+        let write = file_write(file)?;
         let buffer_callback = resolve_buffer_callback(buffer_callback, protocol)?;
         let mut this = slf.borrow_mut();
         this.target = Some(Target {

@@ -2,6 +2,7 @@
 
 use std::os::raw::c_char;
 
+use oxpickle_core::text::strtol_base0;
 use oxpickle_core::{Arg, Op};
 use pyo3::exceptions::PyValueError;
 use pyo3::ffi;
@@ -81,37 +82,6 @@ impl<'py> Machine<'py, '_> {
     }
 }
 
-/// C's `strtol(text, &end, 0)` where the whole text must be consumed:
-/// optional leading white space and sign, then `0x` hex, `0` octal or
-/// decimal. None on overflow or anything left over.
-fn strtol_base0(text: &[u8]) -> Option<i64> {
-    let text = text.trim_ascii_start();
-    let (negative, text) = match text.split_first() {
-        Some((b'-', rest)) => (true, rest),
-        Some((b'+', rest)) => (false, rest),
-        _ => (false, text),
-    };
-    let (radix, digits) = match text {
-        [b'0', b'x' | b'X', rest @ ..] if rest.first().is_some_and(u8::is_ascii_hexdigit) => {
-            (16, rest)
-        }
-        [b'0', rest @ ..] if !rest.is_empty() => (8, rest),
-        _ => (10, text),
-    };
-    if digits.is_empty() {
-        return None;
-    }
-    let mut magnitude: i128 = 0;
-    for &byte in digits {
-        let digit = char::from(byte).to_digit(radix)?;
-        magnitude = magnitude.checked_mul(i128::from(radix))?.checked_add(i128::from(digit))?;
-        if magnitude > i128::from(i64::MAX) + 1 {
-            return None;
-        }
-    }
-    i64::try_from(if negative { -magnitude } else { magnitude }).ok()
-}
-
 /// `int(text, base)` with CPython's PyLong_FromString rules.
 pub(super) fn parse_int<'py>(
     py: Python<'py>,
@@ -155,25 +125,4 @@ fn int_from_le_bytes<'py>(py: Python<'py>, bytes: &[u8]) -> PyResult<Bound<'py, 
 
 fn nul_terminated(text: &[u8]) -> Vec<c_char> {
     text.iter().map(|&b| b as c_char).chain(std::iter::once(0)).collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::strtol_base0;
-
-    #[test]
-    fn strtol_reads_what_c_reads() {
-        assert_eq!(strtol_base0(b"42"), Some(42));
-        assert_eq!(strtol_base0(b"-7"), Some(-7));
-        assert_eq!(strtol_base0(b" +5"), Some(5));
-        assert_eq!(strtol_base0(b"010"), Some(8));
-        assert_eq!(strtol_base0(b"0x1f"), Some(31));
-        assert_eq!(strtol_base0(b"0"), Some(0));
-        assert_eq!(strtol_base0(b"01"), Some(1));
-        assert_eq!(strtol_base0(b"-9223372036854775808"), Some(i64::MIN));
-        assert_eq!(strtol_base0(b"9223372036854775808"), None);
-        assert_eq!(strtol_base0(b"12a"), None);
-        assert_eq!(strtol_base0(b""), None);
-        assert_eq!(strtol_base0(b"09"), None);
-    }
 }

@@ -20,7 +20,7 @@ demo: build-release
 
 ## bench: release build, side-by-side benchmark; QUICK=1 for a short run
 bench: build-release
-	$(PY) -m benches.run $(if $(QUICK),--quick,)
+	$(PY) -m benches.run --update-readme $(if $(QUICK),--quick,)
 
 lint:
 	cargo clippy --workspace --all-targets -- -D warnings

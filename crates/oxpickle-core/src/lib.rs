@@ -7,6 +7,7 @@
 //! disassembler that prints what `pickletools.dis` prints ([`dis`]).
 //! Nothing here imports or runs anything: it is safe on hostile input.
 
+pub mod allowlist;
 pub mod decode;
 pub mod dis;
 pub mod encode;
@@ -18,6 +19,7 @@ pub mod pystr;
 pub mod text;
 pub mod value;
 
+pub use allowlist::{Allowlist, Profile};
 pub use decode::{decode_at, Arg, Instr, Instructions};
 pub use encode::{EncodeError, Encoder, Header, FRAME_SIZE_TARGET};
 pub use error::DecodeError;

@@ -27,19 +27,15 @@ import json
 import os
 import pickle
 import struct
-import subprocess
 import sys
-import textwrap
 import types
 import uuid
 
 import oxpickle
 import pytest
+from child import TESTS_DIR, run_child
 
-TESTS_DIR = os.path.dirname(os.path.abspath(__file__))
 PROTOCOLS = range(pickle.HIGHEST_PROTOCOL + 1)
-# A hang watchdog only: generous, never a speed requirement.
-WATCHDOG_SECONDS = 900
 FUZZ_ROUNDS = int(os.environ.get("OXPICKLE_FUZZ_ROUNDS", "1"))
 FUZZ_ADDRESS_SPACE = 2 * 2**30
 
@@ -283,28 +279,6 @@ def test_malformed_stream_fails_like_c_pickle(data):
 # --- child interpreter runs ---------------------------------------------------
 
 
-def run_child(code, *, timeout=WATCHDOG_SECONDS):
-    """Run ``code`` in a fresh interpreter; return what it printed last as
-    JSON. A crash, a hang or a non-zero exit fails the test."""
-    env = dict(os.environ, PYTHONBREAKPOINT="0", PYTHONFAULTHANDLER="1")
-    try:
-        proc = subprocess.run(
-            [sys.executable, "-c", textwrap.dedent(code)],
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            env=env,
-            cwd=TESTS_DIR,
-        )
-    except subprocess.TimeoutExpired as exc:
-        pytest.fail(f"child hung for {timeout}s; stderr:\n{exc.stderr}")
-    if proc.returncode < 0:
-        pytest.fail(f"child crashed with signal {-proc.returncode}; stderr:\n{proc.stderr}")
-    assert proc.returncode == 0, f"child exited with {proc.returncode}; stderr:\n{proc.stderr}"
-    return json.loads(proc.stdout.strip().splitlines()[-1])
-
-
 def _run_fuzz_child(mode, tmp_path):
     """Run one of the fuzz loops of this module in a child interpreter; on a
     crash or hang, report the input it was on."""
@@ -536,8 +510,12 @@ DEEP_STREAMS = {
 
 @pytest.mark.parametrize("name", DEEP_STREAMS)
 def test_loading_100000_deep_nesting_behaves_like_c_pickle(name, tmp_path):
+    """With the depth limit raised, oxpickle builds (or refuses) what C
+    pickle does; under the default Limits, streams that open more MARKs
+    than max_depth are refused as such."""
+    data = DEEP_STREAMS[name]
     path = tmp_path / "deep.pickle"
-    path.write_bytes(DEEP_STREAMS[name])
+    path.write_bytes(data)
     results = run_child(
         f"""
         import _pickle, io, json, oxpickle
@@ -556,21 +534,30 @@ def test_loading_100000_deep_nesting_behaves_like_c_pickle(name, tmp_path):
                 return ["raised", type(exc).__name__, str(exc)[:200]]
 
         data = open({str(path)!r}, "rb").read()
+        deep = oxpickle.Limits(max_depth={DEPTH + 1})
         print(json.dumps({{
             "c": outcome(lambda: _pickle.loads(data)),
-            "loads": outcome(lambda: oxpickle.loads(data)),
-            "Unpickler": outcome(lambda: oxpickle.Unpickler(io.BytesIO(data)).load()),
+            "loads": outcome(lambda: oxpickle.loads(data, limits=deep)),
+            "Unpickler": outcome(
+                lambda: oxpickle.Unpickler(io.BytesIO(data), limits=deep).load()),
+            "default limits": outcome(lambda: oxpickle.loads(data)),
         }}))
         """
     )
     expected = results.pop("c")
+    default = results.pop("default limits")
+    if data.count(b"(") > oxpickle.Limits().max_depth:
+        assert default[:2] == ["raised", "UnsafePickleError"], default
+        assert "max_depth" in default[2]
+    else:
+        results["default limits"] = default
     for api, got in results.items():
         if expected[0] == "returned":
             assert got == expected, f"{api}: C pickle built {expected}, oxpickle {got}"
         else:
             assert got[0] == "raised", f"{api}: C pickle raised {expected}, oxpickle {got}"
             c_type = getattr(builtins, expected[1], None) or getattr(pickle, expected[1])
-            ox_type = getattr(builtins, got[1], None) or getattr(pickle, got[1], None)
+            ox_type = getattr(builtins, got[1], None) or getattr(oxpickle, got[1], None)
             assert ox_type is not None and issubclass(
                 ox_type, (pickle.UnpicklingError, c_type)
             ), f"{api}: C pickle raised {expected}, oxpickle {got}"

@@ -20,6 +20,27 @@ class PickleError(pickle.PickleError): ...
 class PicklingError(PickleError, pickle.PicklingError): ...
 class UnpicklingError(PickleError, pickle.UnpicklingError): ...
 class UnpicklableError(PicklingError, TypeError): ...
+class UnsafePickleError(UnpicklingError): ...
+
+# allow=: a profile ("data", "numpy", "torch"), "module.qualname" or
+# "module:qualname", or an iterable of them.
+_Allow = str | Iterable[str] | None
+# key=: one key, or several (the first signs; any verifies).
+_Key = bytes | bytearray | Iterable[bytes | bytearray] | None
+
+class Limits:
+    max_depth: int
+    max_memo_entries: int
+    max_allocation: int
+    allocation_ratio: int
+    def __init__(
+        self,
+        *,
+        max_depth: int | None = None,
+        max_memo_entries: int | None = None,
+        max_allocation: int | None = None,
+        allocation_ratio: int | None = None,
+    ) -> None: ...
 
 class PicklerMemoProxy:
     def copy(self) -> dict[int, tuple[int, Any]]: ...
@@ -59,6 +80,8 @@ class Unpickler:
         encoding: str = "ASCII",
         errors: str = "strict",
         buffers: Iterable[Any] | None = None,
+        allow: _Allow = None,
+        limits: Limits | None = None,
     ) -> None: ...
     def load(self) -> Any: ...
     def find_class(self, module_name: str, global_name: str, /) -> Any: ...
@@ -71,6 +94,7 @@ def dumps(
     fix_imports: bool = True,
     buffer_callback: _BufferCallback = None,
     deterministic: bool = False,
+    key: _Key = None,
 ) -> bytes: ...
 def dump(
     obj: Any,
@@ -80,6 +104,7 @@ def dump(
     fix_imports: bool = True,
     buffer_callback: _BufferCallback = None,
     deterministic: bool = False,
+    key: _Key = None,
 ) -> None: ...
 def loads(
     data: bytes | bytearray | memoryview,
@@ -89,6 +114,10 @@ def loads(
     encoding: str = "ASCII",
     errors: str = "strict",
     buffers: Iterable[Any] | None = None,
+    allow: _Allow = None,
+    key: _Key = None,
+    limits: Limits | None = None,
+    persistent_load: Callable[[Any], Any] | None = None,
 ) -> Any: ...
 def load(
     file: _Readable,
@@ -97,5 +126,9 @@ def load(
     encoding: str = "ASCII",
     errors: str = "strict",
     buffers: Iterable[Any] | None = None,
+    allow: _Allow = None,
+    key: _Key = None,
+    limits: Limits | None = None,
+    persistent_load: Callable[[Any], Any] | None = None,
 ) -> Any: ...
 def dis(data: bytes, /) -> tuple[str, str | None]: ...

@@ -65,7 +65,9 @@ pub const DATA: Profile = Profile {
         ("fractions", "Fraction"),
         ("uuid", "UUID"),
         ("uuid", "SafeUUID"),
-        // Reads only the time-zone database, by a key it validates.
+        // Both read only the time-zone database, by a key ZoneInfo
+        // validates; pickles spell the second getattr(ZoneInfo, ...).
+        ("zoneinfo", "ZoneInfo"),
         ("zoneinfo", "ZoneInfo._unpickle"),
     ],
 };
@@ -86,6 +88,7 @@ pub const NUMPY: Profile = Profile {
         ("numpy._core.multiarray", "_reconstruct"),
         ("numpy._core.multiarray", "scalar"),
         ("numpy._core.numeric", "_frombuffer"),
+        ("numpy.ma", "MaskedArray"),
         ("numpy.ma.core", "MaskedArray"),
         ("numpy.ma.core", "_mareconstruct"),
         ("_codecs", "encode"),
@@ -243,7 +246,7 @@ mod tests {
         let allow = Allowlist::from_entries(["data"]).unwrap();
         assert!(allow.allows("collections", "OrderedDict"));
         assert!(allow.allows("zoneinfo", "ZoneInfo._unpickle"));
-        assert!(!allow.allows("zoneinfo", "ZoneInfo"));
+        assert!(!allow.allows("zoneinfo", "ZoneInfo.from_file"));
         assert!(!allow.allows("collections.OrderedDict", "__init__"));
         assert!(!allow.allows("os", "system"));
         assert!(!allow.allows("builtins", "getattr"));

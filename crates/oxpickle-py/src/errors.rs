@@ -12,6 +12,7 @@ struct ErrorTypes {
     pickling_error: Py<PyType>,
     unpickling_error: Py<PyType>,
     unpicklable_error: Py<PyType>,
+    unsafe_pickle_error: Py<PyType>,
 }
 
 static ERROR_TYPES: PyOnceLock<ErrorTypes> = PyOnceLock::new();
@@ -58,7 +59,19 @@ fn create(py: Python<'_>) -> PyResult<ErrorTypes> {
         "An object that cannot be pickled; both a PicklingError and the TypeError \
          the stdlib raises for it.",
     )?;
-    Ok(ErrorTypes { pickle_error, pickling_error, unpickling_error, unpicklable_error })
+    let unsafe_pickle_error = make(
+        "UnsafePickleError",
+        PyTuple::new(py, [unpickling_error.bind(py).as_any()])?,
+        "A load refused what the pickle asked for: a global outside the allowlist, \
+         a call restricted loading does not make, a limit exceeded, or a bad signature.",
+    )?;
+    Ok(ErrorTypes {
+        pickle_error,
+        pickling_error,
+        unpickling_error,
+        unpicklable_error,
+        unsafe_pickle_error,
+    })
 }
 
 /// Adds the exception classes to the module.
@@ -69,6 +82,7 @@ pub fn register(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add("PicklingError", types.pickling_error.bind(py))?;
     module.add("UnpicklingError", types.unpickling_error.bind(py))?;
     module.add("UnpicklableError", types.unpicklable_error.bind(py))?;
+    module.add("UnsafePickleError", types.unsafe_pickle_error.bind(py))?;
     Ok(())
 }
 
@@ -85,4 +99,16 @@ pub fn unpicklable_error(py: Python<'_>, message: impl Into<String>) -> PyErr {
 /// An `oxpickle.UnpicklingError`.
 pub fn unpickling_error(py: Python<'_>, message: impl Into<String>) -> PyErr {
     raise(py, |types| &types.unpickling_error, message.into())
+}
+
+/// An `oxpickle.UnsafePickleError`: an UnpicklingError for what a load
+/// refuses to do.
+pub fn unsafe_pickle_error(py: Python<'_>, message: impl Into<String>) -> PyErr {
+    raise(py, |types| &types.unsafe_pickle_error, message.into())
+}
+
+/// Whether `err` is an `oxpickle.UnpicklingError`, whose message already
+/// says where the load failed.
+pub fn is_unpickling_error(py: Python<'_>, err: &PyErr) -> bool {
+    ERROR_TYPES.get(py).is_some_and(|types| err.is_instance(py, types.unpickling_error.bind(py)))
 }

@@ -69,7 +69,7 @@ fn attribute<'py>(
 }
 
 /// The Python 3 spelling of a Python 2 name, from `_compat_pickle`.
-fn python3_name<'py>(
+pub(super) fn python3_name<'py>(
     module: &Bound<'py, PyAny>,
     name: &Bound<'py, PyAny>,
     stdlib: &Stdlib,

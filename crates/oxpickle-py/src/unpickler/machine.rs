@@ -13,23 +13,31 @@ use pyo3::ffi;
 use pyo3::prelude::*;
 use pyo3::types::{PyIterator, PyList, PyTuple};
 
+use super::guard::Guard;
 use super::memo::UnpickleMemo;
+use super::policy::LoadPolicy;
 use super::source::Source;
 use super::Unpickler;
-use crate::errors::unpickling_error;
+use crate::errors::{is_unpickling_error, unpickling_error};
 use crate::stdlib::Stdlib;
 
-/// How strings from Python 2 pickles are decoded, and whether Python 2
-/// names are mapped to Python 3 ones.
+/// How strings from Python 2 pickles are decoded, whether Python 2 names
+/// are mapped to Python 3 ones, and what the load trusts.
 pub struct LoadSettings {
     pub fix_imports: bool,
     /// None means "bytes": STRING/BINSTRING payloads stay bytes.
     pub encoding: Option<CString>,
     pub errors: CString,
+    pub policy: LoadPolicy,
 }
 
 impl LoadSettings {
-    pub fn new(fix_imports: bool, encoding: &str, errors: &str) -> PyResult<Self> {
+    pub fn new(
+        fix_imports: bool,
+        encoding: &str,
+        errors: &str,
+        policy: LoadPolicy,
+    ) -> PyResult<Self> {
         let c_string = |text: &str| {
             CString::new(text)
                 .map_err(|_| pyo3::exceptions::PyValueError::new_err("embedded null character"))
@@ -38,6 +46,7 @@ impl LoadSettings {
             fix_imports,
             encoding: if encoding == "bytes" { None } else { Some(c_string(encoding)?) },
             errors: c_string(errors)?,
+            policy,
         })
     }
 }
@@ -65,7 +74,8 @@ pub struct Machine<'py, 'm> {
     pub hooks: LoadHooks<'py>,
     pub stdlib: &'py Stdlib,
     /// The instruction being run, for error messages.
-    at: (Op, usize),
+    pub(super) at: (Op, usize),
+    pub(super) guard: Guard<'py>,
 }
 
 impl<'py, 'm> Machine<'py, 'm> {
@@ -85,6 +95,7 @@ impl<'py, 'm> Machine<'py, 'm> {
             hooks,
             stdlib: Stdlib::get(py)?,
             at: (Op::Stop, 0),
+            guard: Guard::default(),
         })
     }
 
@@ -158,6 +169,7 @@ impl<'py, 'm> Machine<'py, 'm> {
                 Ok(())
             }
             Op::Mark => {
+                self.check_depth()?;
                 self.marks.push(self.stack.len());
                 Ok(())
             }
@@ -169,6 +181,7 @@ impl<'py, 'm> Machine<'py, 'm> {
             Op::Get | Op::BinGet | Op::LongBinGet => self.load_get(arg),
             Op::Put | Op::BinPut | Op::LongBinPut => self.load_put(arg),
             Op::Memoize => {
+                self.check_memo(self.memo.len())?;
                 let top = self.top()?.clone().unbind();
                 self.memo.put(self.memo.len(), top);
                 Ok(())
@@ -321,6 +334,9 @@ impl<'py, 'm> Machine<'py, 'm> {
     /// Adds where it happened to an error raised by Python code the
     /// instruction called (a constructor, `__setstate__`, an import).
     fn locate(&self, err: PyErr) -> PyErr {
+        if is_unpickling_error(self.py, &err) {
+            return err;
+        }
         let (op, offset) = self.at;
         let note = format!("raised while unpickling {} at byte {offset} of the pickle", op.name());
         // A failure to attach the note must not replace the real error.

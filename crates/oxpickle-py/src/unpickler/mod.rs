@@ -2,9 +2,12 @@
 
 mod containers;
 mod find_class;
+mod guard;
+mod limits;
 mod machine;
 mod memo;
 mod objects;
+mod policy;
 mod references;
 mod scalars;
 mod source;
@@ -14,8 +17,10 @@ use pyo3::exceptions::{PyAttributeError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyIterator, PyTuple};
 
+pub use limits::Limits;
 pub use machine::{LoadHooks, LoadSettings, Machine};
 use memo::UnpickleMemo;
+pub use policy::LoadPolicy;
 pub use source::{FileMethods, FileSource, MemorySource};
 
 use crate::errors::unpickling_error;
@@ -61,10 +66,11 @@ pub fn buffers_iterator<'py>(
     buffers.filter(|b| !b.is_none()).map(|b| b.try_iter()).transpose()
 }
 
-/// Unpickler(file, *, fix_imports=True, encoding="ASCII", errors="strict", buffers=None)
+/// Unpickler(file, *, fix_imports=True, encoding="ASCII", errors="strict", buffers=None, allow=None, limits=None)
 /// --
 ///
-/// Reads pickles from a binary file, like pickle.Unpickler.
+/// Reads pickles from a binary file, like pickle.Unpickler. With allow=,
+/// only the globals it names resolve (see oxpickle.loads).
 #[pyclass(subclass, module = "oxpickle", name = "Unpickler")]
 pub struct Unpickler {
     file: Option<InputFile>,
@@ -91,7 +97,8 @@ impl Unpickler {
         }
     }
 
-    #[pyo3(signature = (file, *, fix_imports=true, encoding="ASCII", errors="strict", buffers=None))]
+    #[pyo3(signature = (file, *, fix_imports=true, encoding="ASCII", errors="strict", buffers=None, allow=None, limits=None))]
+    #[allow(clippy::too_many_arguments)] // The stdlib's signature, plus ours.
     fn __init__(
         &mut self,
         file: &Bound<'_, PyAny>,
@@ -99,9 +106,12 @@ impl Unpickler {
         encoding: &str,
         errors: &str,
         buffers: Option<Bound<'_, PyAny>>,
+        allow: Option<Bound<'_, PyAny>>,
+        limits: Option<Limits>,
     ) -> PyResult<()> {
         let methods = file_methods(file)?;
-        self.settings = Some(LoadSettings::new(fix_imports, encoding, errors)?);
+        let policy = LoadPolicy::new(allow.as_ref(), limits)?;
+        self.settings = Some(LoadSettings::new(fix_imports, encoding, errors, policy)?);
         self.buffers = buffers_iterator(buffers)?.map(Bound::unbind);
         self.file = Some(InputFile {
             read: methods.read.unbind(),

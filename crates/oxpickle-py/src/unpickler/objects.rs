@@ -21,7 +21,9 @@ impl<'py> Machine<'py, '_> {
             self.find_class(&module, &name)?
         };
         let args = self.take_tuple(mark)?;
+        let result = self.check_call(&class, &args)?;
         let obj = instantiate(&class, &args)?;
+        self.note_result(&obj, result);
         self.push(obj);
         Ok(())
     }
@@ -34,7 +36,9 @@ impl<'py> Machine<'py, '_> {
         }
         let args = self.take_tuple(mark + 1)?;
         let class = self.pop()?;
+        let result = self.check_call(&class, &args)?;
         let obj = instantiate(&class, &args)?;
+        self.note_result(&obj, result);
         self.push(obj);
         Ok(())
     }
@@ -74,21 +78,28 @@ impl<'py> Machine<'py, '_> {
                 )));
             }
         }
+        let result = self.check_call(&class, &args)?;
         let kwargs_ptr = kwargs.as_ref().map_or(std::ptr::null_mut(), |k| k.as_ptr());
         // SAFETY: tp_new of a type, called with that type, a tuple and a
         // dict or null, as its contract asks.
-        let obj = unsafe { tp_new(class_ptr, args.as_ptr(), kwargs_ptr) };
-        self.push_owned(obj)
+        let obj = owned(self.py, unsafe { tp_new(class_ptr, args.as_ptr(), kwargs_ptr) })?;
+        self.note_result(&obj, result);
+        self.push(obj);
+        Ok(())
     }
 
     /// REDUCE: `callable(*args)`.
     pub(super) fn load_reduce(&mut self) -> PyResult<()> {
         let args = self.pop()?;
         let callable = self.pop()?;
+        let result = self.check_call(&callable, &args)?;
         // SAFETY: both are live objects; PyObject_CallObject checks that
         // `args` is a tuple and raises TypeError otherwise.
-        let obj = unsafe { ffi::PyObject_CallObject(callable.as_ptr(), args.as_ptr()) };
-        self.push_owned(obj)
+        let obj =
+            owned(self.py, unsafe { ffi::PyObject_CallObject(callable.as_ptr(), args.as_ptr()) })?;
+        self.note_result(&obj, result);
+        self.push(obj);
+        Ok(())
     }
 
     /// BUILD: `obj.__setstate__(state)`, or else the state dict into
@@ -100,6 +111,7 @@ impl<'py> Machine<'py, '_> {
         }
         let state = self.pop()?;
         let obj = self.top()?.clone();
+        self.check_build(&obj, &state)?;
         if let Some(setstate) = lookup_attr(obj.as_any(), pyo3::intern!(py, "__setstate__"))? {
             setstate.call1((state,))?;
             return Ok(());

@@ -43,6 +43,7 @@ impl<'py> Machine<'py, '_> {
 
     pub(super) fn load_put(&mut self, arg: Arg<'_>) -> PyResult<()> {
         let index = self.memo_index(arg, "PUT")?;
+        self.check_memo(index)?;
         let top = self.top()?.clone().unbind();
         self.memo.put(index, top);
         Ok(())
@@ -60,7 +61,10 @@ impl<'py> Machine<'py, '_> {
             return Err(self.fail("EXT specifies code <= 0"));
         }
         let cache = self.stdlib.extension_cache.bind(py);
-        if let Some(obj) = cache.get_item(code)? {
+        // Restricted loading checks every name, cached or not.
+        if let Some(obj) =
+            cache.get_item(code)?.filter(|_| self.settings.policy.allowlist.is_none())
+        {
             self.push(obj);
             return Ok(());
         }
@@ -127,16 +131,22 @@ impl<'py> Machine<'py, '_> {
     }
 
     /// Resolves a global through the Unpickler's `find_class`: a subclass's
-    /// override when there is one, else the built-in lookup.
+    /// override when there is one, else the built-in lookup. Restricted
+    /// loading resolves only what the allowlist names.
     pub(super) fn find_class(
-        &self,
+        &mut self,
         module: &Bound<'py, PyAny>,
         name: &Bound<'py, PyAny>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        match &self.hooks.find_class {
-            Some(find_class) => find_class.call1((module, name)),
-            None => find_class(module, name, self.proto, self.settings.fix_imports, self.stdlib),
+        let admitted = self.admit_global(module, name)?;
+        let obj = match &self.hooks.find_class {
+            Some(find_class) => find_class.call1((module, name))?,
+            None => find_class(module, name, self.proto, self.settings.fix_imports, self.stdlib)?,
+        };
+        if let Some(names) = admitted {
+            self.note_resolved(&obj, names);
         }
+        Ok(obj)
     }
 
     /// PERSID: an ASCII line handed to `persistent_load`.
@@ -153,6 +163,9 @@ impl<'py> Machine<'py, '_> {
 
     pub(super) fn persistent_load(&mut self, pid: Bound<'py, PyAny>) -> PyResult<()> {
         let Some(persistent_load) = &self.hooks.persistent_load else {
+            if self.settings.policy.allowlist.is_some() {
+                return Err(self.refuse_persistent_id());
+            }
             return Err(self.fail(
                 "A load persistent id instruction was encountered, but no persistent_load function was specified.",
             ));

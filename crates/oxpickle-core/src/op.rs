@@ -119,7 +119,8 @@ macro_rules! opcode_table {
             }
 
             /// How the opcode's argument is encoded.
-            #[inline]
+            // Always inlined: the unpickler's loop asks once per opcode.
+            #[inline(always)]
             pub const fn arg(self) -> ArgKind {
                 match self { $( Op::$variant => ArgKind::$arg, )* }
             }

@@ -79,14 +79,16 @@ impl<'py> Machine<'py, '_> {
             return Ok(());
         };
         if target.is_exact_instance_of::<PyList>() {
-            for item in &self.stack[at..] {
-                // SAFETY: `target` is an exact list; append takes its own
-                // reference to the live item.
-                if unsafe { ffi::PyList_Append(target.as_ptr(), item.as_ptr()) } < 0 {
-                    return Err(PyErr::fetch(self.py));
-                }
+            // One slice assignment grows the list once and copies the
+            // pointers, where an append per item would check and grow each
+            // time (C's unpickler does the same).
+            let items = self.take_list(at)?;
+            let end = ffi::PY_SSIZE_T_MAX;
+            // SAFETY: `target` is an exact list and `items` a list; the
+            // slice assignment takes its own references to the items.
+            if unsafe { ffi::PyList_SetSlice(target.as_ptr(), end, end, items.as_ptr()) } < 0 {
+                return Err(PyErr::fetch(self.py));
             }
-            self.stack.truncate(at);
             return Ok(());
         }
         if let Some(extend) = lookup_attr(target.as_any(), pyo3::intern!(self.py, "extend"))? {

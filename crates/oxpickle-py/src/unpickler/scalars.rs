@@ -14,7 +14,7 @@ use crate::ffi::owned;
 impl<'py> Machine<'py, '_> {
     /// Opcodes whose value is their argument: NONE, NEWTRUE/NEWFALSE and
     /// the binary ints.
-    #[inline]
+    #[inline(always)]
     pub(super) fn load_constant(&mut self, op: Op, arg: Arg<'_>) -> PyResult<()> {
         let py = self.py;
         let value = match (op, arg) {
@@ -29,12 +29,9 @@ impl<'py> Machine<'py, '_> {
         Ok(())
     }
 
+    /// The text numbers and the long ints (BINFLOAT is in the run loop).
     pub(super) fn load_number(&mut self, op: Op, arg: Arg<'_>) -> PyResult<()> {
         match (op, arg) {
-            (Op::BinFloat, Arg::Float(value)) => {
-                // SAFETY: creating a float cannot fail but for memory.
-                self.push_owned(unsafe { ffi::PyFloat_FromDouble(value) })
-            }
             (Op::Long1 | Op::Long4, Arg::Data(bytes)) => {
                 let value = int_from_le_bytes(self.py, bytes)?;
                 self.push(value);

@@ -124,13 +124,24 @@ impl<'py> Machine<'py, '_> {
             let state =
                 state.cast::<PyDict>().map_err(|_| self.fail("state is not a dictionary"))?;
             let instance_dict = obj.getattr(pyo3::intern!(py, "__dict__"))?;
+            let exact_dict = instance_dict.is_exact_instance_of::<PyDict>();
             for (key, value) in state.iter() {
                 // Attribute names are interned in a normal instance dict.
                 let key = match key.cast_into_exact::<PyString>() {
                     Ok(name) => intern_in_place(name).into_any(),
                     Err(err) => err.into_inner(),
                 };
-                instance_dict.set_item(key, value)?;
+                if exact_dict {
+                    // SAFETY: an exact dict and two live objects.
+                    let status = unsafe {
+                        ffi::PyDict_SetItem(instance_dict.as_ptr(), key.as_ptr(), value.as_ptr())
+                    };
+                    if status < 0 {
+                        return Err(PyErr::fetch(py));
+                    }
+                } else {
+                    instance_dict.set_item(key, value)?;
+                }
             }
         }
         if let Some(slot_state) = slot_state.filter(|s| !s.is_none()) {

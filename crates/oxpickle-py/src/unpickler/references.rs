@@ -14,6 +14,7 @@ use crate::ffi::owned;
 
 impl<'py> Machine<'py, '_> {
     /// A memo index: binary, or a decimal line (GET/PUT).
+    #[inline(always)]
     fn memo_index(&self, arg: Arg<'_>, what: &str) -> PyResult<usize> {
         match arg {
             Arg::Uint(index) => {
@@ -31,6 +32,7 @@ impl<'py> Machine<'py, '_> {
         }
     }
 
+    #[inline(always)]
     pub(super) fn load_get(&mut self, arg: Arg<'_>) -> PyResult<()> {
         let index = self.memo_index(arg, "GET")?;
         let Some(obj) = self.memo.get(index) else {

@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: test demo bench lint build build-release clean
+.PHONY: test demo bench callgrind lint build build-release clean
 
 ## test: build the extension, run cargo test, clippy, ruff and pytest
 test: build
@@ -21,6 +21,10 @@ demo: build-release
 ## bench: release build, side-by-side benchmark; QUICK=1 for a short run
 bench: build-release
 	$(PY) -m benches.run --update-readme $(if $(QUICK),--quick,)
+
+## callgrind: instruction counts of dumps/loads, oxpickle vs pickle (needs valgrind)
+callgrind: build-release
+	$(PY) -m benches.callgrind
 
 lint:
 	cargo clippy --workspace --all-targets -- -D warnings

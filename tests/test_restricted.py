@@ -318,6 +318,9 @@ def _i8(value):
 
 TEN_GB = 10**10
 BYTEARRAY_TEN_GB = _global("builtins", "bytearray") + _i8(TEN_GB) + b"\x85R."
+NEWOBJ_EX_BYTES = (
+    b"\x80\x04" + _global("builtins", "bytes") + b")}" + _str("source") + _i8(TEN_GB) + b"s\x92."
+)
 # Each asks for about 10 GB (or a million levels, or memo slot 2**32-1)
 # from a few dozen bytes; the first item is allow= (None: a trusted load).
 BOMBS = {
@@ -331,6 +334,12 @@ BOMBS = {
     "NEWOBJ bytes, trusted": (
         None,
         b"\x80\x02" + _global("builtins", "bytes") + _i8(TEN_GB) + b"\x85\x81.",
+    ),
+    "NEWOBJ_EX bytes(source=n)": ("data", NEWOBJ_EX_BYTES),
+    "NEWOBJ_EX bytes(source=n), trusted": (None, NEWOBJ_EX_BYTES),
+    "NEWOBJ ndarray": (
+        "numpy",
+        b"\x80\x02" + _global("numpy", "ndarray") + _i8(TEN_GB) + b"\x85\x81.",
     ),
     "list(range(n))": (
         "data",

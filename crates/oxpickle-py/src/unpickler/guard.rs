@@ -10,7 +10,7 @@ use std::collections::HashMap;
 
 use pyo3::ffi;
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyInt, PyList, PyString, PyTuple};
+use pyo3::types::{PyBytes, PyDict, PyInt, PyList, PyString, PyTuple};
 
 use super::find_class::python3_name;
 use super::machine::Machine;
@@ -44,9 +44,11 @@ pub enum Rule {
 fn rule_for(module: &str, name: &str) -> Rule {
     match (module, name) {
         ("builtins", "bytes" | "bytearray" | "range") => Rule::Sizes,
+        // ndarray(shape, dtype, ...), and ndarray.__new__ through NEWOBJ,
+        // whose arguments do not include the class.
+        ("numpy", "ndarray") => Rule::ArrayShape { shape: 0 },
         // (subtype, shape, dtype)
-        ("numpy", "ndarray")
-        | ("numpy.core.multiarray" | "numpy._core.multiarray", "_reconstruct") => {
+        ("numpy.core.multiarray" | "numpy._core.multiarray", "_reconstruct") => {
             Rule::ArrayShape { shape: 1 }
         }
         // (subtype, baseclass, baseshape, basetype)
@@ -187,20 +189,26 @@ impl<'py> Machine<'py, '_> {
     }
 
     /// Before REDUCE, NEWOBJ(_EX), INST or OBJ calls `callable` with `args`.
+    /// `kwargs` are NEWOBJ_EX's keyword arguments.
     pub(super) fn check_call(
         &mut self,
         callable: &Bound<'py, PyAny>,
         args: &Bound<'py, PyAny>,
+        kwargs: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<CallResult> {
         let Ok(args) = args.cast::<PyTuple>() else {
             // The call itself fails with the stdlib's TypeError.
             return Ok(CallResult::Made(Rule::Plain));
         };
+        let kwargs = kwargs.and_then(|k| k.cast::<PyDict>().ok()).filter(|k| !k.is_empty());
         if !self.restricted() {
             // Trusted loads run any call, but the stdlib's own allocators
             // still may not be asked for more than the limits allow.
             if self.stdlib_allocator(callable) {
                 self.check_sizes(args, "bytes/bytearray")?;
+                if let Some(kwargs) = kwargs {
+                    self.check_sizes(&PyTuple::new(self.py, kwargs.values())?, "bytes/bytearray")?;
+                }
             }
             return Ok(CallResult::Made(Rule::Plain));
         }
@@ -214,6 +222,14 @@ impl<'py> Machine<'py, '_> {
             ));
         };
         let (rule, name) = (resolved.rule, resolved.name());
+        if kwargs.is_some() && rule != Rule::Plain {
+            // Pickle passes these callables positional arguments only, which
+            // is what their checks read.
+            return Err(self.refuse(
+                &format!("{name} with keyword arguments"),
+                "Restricted loading calls it only as pickle writes it, without keywords.",
+            ));
+        }
         if rule == Rule::ListedAttribute {
             return self.listed_attribute(args);
         }

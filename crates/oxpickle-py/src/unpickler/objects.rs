@@ -21,7 +21,7 @@ impl<'py> Machine<'py, '_> {
             self.find_class(&module, &name)?
         };
         let args = self.take_tuple(mark)?;
-        let result = self.check_call(&class, &args)?;
+        let result = self.check_call(&class, &args, None)?;
         let obj = instantiate(&class, &args)?;
         self.note_result(&obj, result);
         self.push(obj);
@@ -36,7 +36,7 @@ impl<'py> Machine<'py, '_> {
         }
         let args = self.take_tuple(mark + 1)?;
         let class = self.pop()?;
-        let result = self.check_call(&class, &args)?;
+        let result = self.check_call(&class, &args, None)?;
         let obj = instantiate(&class, &args)?;
         self.note_result(&obj, result);
         self.push(obj);
@@ -78,7 +78,7 @@ impl<'py> Machine<'py, '_> {
                 )));
             }
         }
-        let result = self.check_call(&class, &args)?;
+        let result = self.check_call(&class, &args, kwargs.as_ref())?;
         let kwargs_ptr = kwargs.as_ref().map_or(std::ptr::null_mut(), |k| k.as_ptr());
         // SAFETY: tp_new of a type, called with that type, a tuple and a
         // dict or null, as its contract asks.
@@ -92,7 +92,7 @@ impl<'py> Machine<'py, '_> {
     pub(super) fn load_reduce(&mut self) -> PyResult<()> {
         let args = self.pop()?;
         let callable = self.pop()?;
-        let result = self.check_call(&callable, &args)?;
+        let result = self.check_call(&callable, &args, None)?;
         // SAFETY: both are live objects; PyObject_CallObject checks that
         // `args` is a tuple and raises TypeError otherwise.
         let obj =

@@ -1,0 +1,38 @@
+"""7z archive members, unpacked in memory with py7zr, an optional
+dependency: without it a 7z archive is reported as not scanned."""
+
+from __future__ import annotations
+
+import io
+
+from ._zipread import MAX_MEMBER_BYTES
+
+
+class SevenZipError(Exception):
+    """The archive cannot be read (py7zr missing, encrypted or damaged)."""
+
+
+def members(archive_bytes: bytes) -> list[tuple[str, bytes]]:
+    """(name, content) of each file in the archive."""
+    try:
+        import py7zr
+        from py7zr.io import BytesIOFactory
+    except ImportError as exc:
+        raise SevenZipError("reading 7z archives needs py7zr: pip install py7zr") from exc
+    factory = BytesIOFactory(MAX_MEMBER_BYTES)
+    try:
+        with py7zr.SevenZipFile(io.BytesIO(archive_bytes)) as archive:
+            if archive.needs_password():
+                raise SevenZipError("the archive is encrypted: scan its files once decrypted")
+            archive.extractall(factory=factory)
+    except SevenZipError:
+        raise
+    # py7zr reads hostile bytes with several codecs, each with its own
+    # exceptions; whatever it raises, the archive could not be read.
+    except Exception as exc:
+        raise SevenZipError(f"not a readable 7z archive: {exc}") from exc
+    files = []
+    for name, product in factory.products.items():
+        product.seek(0)
+        files.append((name, product.read()))
+    return files

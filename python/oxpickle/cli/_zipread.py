@@ -1,0 +1,118 @@
+"""Zip members read the way a lenient loader reads them.
+
+``zipfile`` refuses members whose local header disagrees with the central
+directory, whose CRC is wrong, or whose flags announce encryption or
+patch data. Loaders that matter here do not all refuse: PyTorch's reader
+takes the central directory's offsets and sizes and the bytes as stored.
+A scanner that refused such members would pass over exactly the files a
+crafted archive hides its pickle in, so members are read from the central
+directory's offset and sizes, past the local header, ignoring flags, the
+local name and the CRC. What was ignored is reported alongside.
+"""
+
+from __future__ import annotations
+
+import io
+import struct
+import zipfile
+import zlib
+from dataclasses import dataclass, field
+
+_LOCAL_HEADER = b"PK\x03\x04"
+_LOCAL_HEADER_SIZE = 30
+_STORED, _DEFLATED = 0, 8
+_ENCRYPTED_FLAG = 0x1
+# Larger members are refused rather than inflated into memory.
+MAX_MEMBER_BYTES = 1 << 32
+
+
+class ZipReadError(Exception):
+    """An archive, or one of its members, that cannot be read."""
+
+
+@dataclass
+class Member:
+    """A file in an archive: its content, or why it could not be read."""
+
+    name: str
+    data: bytes | None
+    error: str | None = None
+    encrypted: bool = False
+    oddities: list[str] = field(default_factory=list)
+
+
+class Archive:
+    """A zip archive's central directory; members are read one at a time,
+    so only the one being scanned is held in memory."""
+
+    def __init__(self, archive_bytes: bytes) -> None:
+        try:
+            self._zip = zipfile.ZipFile(io.BytesIO(archive_bytes))
+        except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError) as exc:
+            raise ZipReadError(f"not a readable zip archive: {exc}") from exc
+        self._data = archive_bytes
+        self._files = {info.filename: info for info in self._zip.infolist() if not info.is_dir()}
+
+    @property
+    def names(self) -> list[str]:
+        """The file members, in central directory order."""
+        return list(self._files)
+
+    def read(self, name: str) -> Member:
+        try:
+            return _read(self._zip, self._data, self._files[name])
+        except ZipReadError as exc:
+            return Member(name, None, error=str(exc))
+
+
+def _read(archive: zipfile.ZipFile, data: bytes, info: zipfile.ZipInfo) -> Member:
+    if info.file_size > MAX_MEMBER_BYTES:
+        raise ZipReadError(f"{info.file_size:,} bytes uncompressed, over the scan limit")
+    start = info.header_offset
+    header = data[start : start + _LOCAL_HEADER_SIZE]
+    if len(header) < _LOCAL_HEADER_SIZE or not header.startswith(_LOCAL_HEADER):
+        raise ZipReadError(f"no local header at byte {start}")
+    name_len, extra_len = struct.unpack("<HH", header[26:30])
+    local_name = _header_name(data, start, name_len)
+    begin = start + _LOCAL_HEADER_SIZE + name_len + extra_len
+    stored = data[begin : begin + info.compress_size]
+    if len(stored) < info.compress_size:
+        raise ZipReadError(f"data cut short at byte {len(data)}")
+    if info.compress_type == _STORED:
+        content = stored
+    elif info.compress_type == _DEFLATED:
+        content = _inflate(stored, info.file_size)
+    else:
+        content = _read_strictly(archive, info)
+    oddities = []
+    if local_name != info.filename:
+        oddities.append(f"local header names it {local_name!r}")
+    encrypted = bool(info.flag_bits & _ENCRYPTED_FLAG)
+    if encrypted:
+        oddities.append("marked encrypted: scanned as stored")
+    if zlib.crc32(content) != info.CRC:
+        oddities.append("CRC does not match")
+    return Member(info.filename, content, encrypted=encrypted, oddities=oddities)
+
+
+def _header_name(data: bytes, start: int, length: int) -> str:
+    raw = data[start + _LOCAL_HEADER_SIZE : start + _LOCAL_HEADER_SIZE + length]
+    return raw.decode("utf-8", "replace")
+
+
+def _inflate(stored: bytes, declared_size: int) -> bytes:
+    if declared_size == 0:
+        return b""  # zlib reads a limit of 0 as no limit at all
+    inflater = zlib.decompressobj(-zlib.MAX_WBITS)
+    try:
+        return inflater.decompress(stored, declared_size)
+    except zlib.error as exc:
+        raise ZipReadError(f"bad deflate data ({exc})") from exc
+
+
+def _read_strictly(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
+    """Other compression methods (bzip2, LZMA) through zipfile itself."""
+    try:
+        return archive.read(info)
+    except (zipfile.BadZipFile, NotImplementedError, RuntimeError, OSError, EOFError) as exc:
+        raise ZipReadError(str(exc)) from exc

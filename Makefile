@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: test demo bench lint build build-release clean
+.PHONY: test demo bench scan-compare lint build build-release clean
 
 ## test: build the extension, run cargo test, clippy, ruff and pytest
 test: build
@@ -21,6 +21,11 @@ demo: build-release
 ## bench: release build, side-by-side benchmark; QUICK=1 for a short run
 bench: build-release
 	$(PY) -m benches.run --update-readme $(if $(QUICK),--quick,)
+
+## scan-compare: release build; oxpickle's scanner and picklescan over the shared
+## corpus, table written to benches/scan_results.md (not part of test)
+scan-compare: build-release
+	$(PY) -m benches.scan_compare --output benches/scan_results.md
 
 lint:
 	cargo clippy --workspace --all-targets -- -D warnings

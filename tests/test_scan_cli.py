@@ -17,6 +17,7 @@ import zipfile
 
 import numpy
 import pytest
+from oxpickle._oxpickle import allowlist_profiles
 from oxpickle._oxpickle import scan as native_scan
 from oxpickle.cli import main
 
@@ -110,6 +111,15 @@ def test_bad_allow_entry_is_refused_before_scanning(tmp_path):
     assert result.returncode == 2
     assert result.stdout == ""
     assert "neither a profile (data, numpy, torch)" in result.stderr
+
+
+def test_help_lists_the_allowlist_profiles():
+    result = run("scan", "--help")
+    assert result.returncode == 0
+    text = " ".join(result.stdout.split())
+    for name, summary in allowlist_profiles():
+        assert f"{name}: {summary}" in text
+    assert [name for name, _ in allowlist_profiles()] == ["data", "numpy", "torch"]
 
 
 # The JSON report.
@@ -277,6 +287,15 @@ def test_encrypted_member_named_like_a_pickle_cannot_be_scanned(tmp_path):
     status, report = scan_json(path)
     assert status == 2
     assert "cannot be scanned without the password" in report["results"][0]["message"]
+
+
+def test_names_from_the_file_cannot_fake_a_line(tmp_path):
+    path = zip_of(tmp_path / "names.zip", {"x.pkl\nfake.pkl: safe": b"cos\x1b[2J\nsystem\n."})
+    result = run("scan", str(path))
+    assert result.returncode == 1
+    assert result.stdout.splitlines()[0] == (
+        f"{path}:x.pkl\\nfake.pkl: safe: unknown: os\\x1b[2J.system (unknown)"
+    )
 
 
 def test_nested_archives_name_the_member_path(tmp_path):

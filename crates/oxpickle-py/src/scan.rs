@@ -2,6 +2,7 @@
 //! machine, for `python -m oxpickle scan` and `show`. Nothing in the data
 //! is imported or run; both release the GIL while they read.
 
+use oxpickle_core::allowlist::PROFILES;
 use oxpickle_core::scan::{scan_from, Import, Note, Scan, StreamScan};
 use oxpickle_core::value::load_at;
 use oxpickle_core::{Allowlist, Limits};
@@ -91,6 +92,15 @@ fn note_dict<'py>(py: Python<'py>, note: &Note) -> PyResult<Bound<'py, PyDict>> 
     dict.set_item("detail", &note.detail)?;
     dict.set_item("verdict", note.verdict.as_str())?;
     Ok(dict)
+}
+
+/// allowlist_profiles()
+/// --
+///
+/// The allowlist profiles `allow=` and `--allow` accept: (name, summary) pairs.
+#[pyfunction]
+pub fn allowlist_profiles() -> Vec<(&'static str, &'static str)> {
+    PROFILES.iter().map(|profile| (profile.name, profile.summary)).collect()
 }
 
 /// show(data, /, *, json=False, max_chars=1000000)

@@ -30,6 +30,13 @@ def exit_status(results: Sequence[Result]) -> int:
 
 
 def result_lines(result: Result) -> list[str]:
+    """The lines for one result; what came from the file (names, member
+    paths) has its unprintable characters escaped, so no name can fake a
+    line or drive the terminal."""
+    return [_escaped(line) for line in _lines(result)]
+
+
+def _lines(result: Result) -> list[str]:
     where = result.path + (f":{result.member}" if result.member else "")
     remarks = f" [{'; '.join(result.notes)}]" if result.notes else ""
     if result.status == "error" or not result.streams:
@@ -75,9 +82,8 @@ def json_report(results: Sequence[Result], files: int, skipped: int) -> dict[str
     }
 
 
-def _shown(text: str) -> str:
-    """Names come from the file: quote any that could garble a terminal."""
-    return text if text.isprintable() and " " not in text else repr(text)
+def _escaped(line: str) -> str:
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in line)
 
 
 def _import_text(item: dict[str, Any]) -> str:
@@ -87,8 +93,8 @@ def _import_text(item: dict[str, Any]) -> str:
     elif item["verdict"] == "unknown":
         details.append("unknown")
     if item["written"]:
-        details.append(f"written {_shown(item['written'])}")
-    name = f"{_shown(item['module'])}.{_shown(item['name'])}"
+        details.append(f"written {item['written']}")
+    name = f"{item['module']}.{item['name']}"
     return f"{name} ({'; '.join(details)})" if details else name
 
 

@@ -10,6 +10,7 @@ import argparse
 import json
 import sys
 
+from .._oxpickle import allowlist_profiles
 from .._oxpickle import scan as native_scan
 from . import _report
 from ._contents import Result, failed, scan_contents
@@ -27,13 +28,14 @@ def register(commands: argparse._SubParsersAction) -> None:
         "safe, 1 something unknown or dangerous, 2 something could not be scanned.",
     )
     parser.add_argument("paths", nargs="+", metavar="PATH")
+    profiles = "; ".join(f"{name}: {summary}" for name, summary in allowlist_profiles())
     parser.add_argument(
         "--allow",
         action="append",
         default=[],
         metavar="PROFILE",
-        help="treat these globals as safe: a profile (data, numpy, torch) or a global "
-        "written module.qualname or module:qualname; repeatable",
+        help="treat these globals as safe: a profile or a global written module.qualname "
+        f"or module:qualname; repeatable. Profiles: {profiles}",
     )
     parser.add_argument("--json", action="store_true", help="print one JSON document")
     parser.set_defaults(run=run)

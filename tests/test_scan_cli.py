@@ -237,6 +237,16 @@ def test_zip_members_are_scanned_by_name_and_by_content(tmp_path):
     assert status == 1
 
 
+def test_every_copy_of_a_repeated_member_name_is_scanned(tmp_path):
+    path = tmp_path / "twice.zip"
+    with zipfile.ZipFile(path, "w") as archive, pytest.warns(UserWarning, match="Duplicate"):
+        archive.writestr("data.pkl", SYSTEM_V4)
+        archive.writestr("data.pkl", pickle.dumps([1]))
+    status, report = scan_json(path)
+    assert statuses(report) == [("data.pkl", "dangerous"), ("data.pkl", "safe")]
+    assert status == 1
+
+
 def test_zip_member_named_like_a_pickle_must_be_one(tmp_path):
     path = zip_of(tmp_path / "bad.zip", {"data.pkl": b"\xff garbage"})
     status, report = scan_json(path)
@@ -364,8 +374,10 @@ def test_7z_members_are_scanned(tmp_path):
     with py7zr.SevenZipFile(path, "w") as archive:
         archive.writestr(SYSTEM_V4, "evil.pkl")
         archive.writestr(b"plain text", "readme.txt")
+        archive.writestr(pickle.dumps([1]), "evil.pkl")
     status, report = scan_json(path)
-    assert statuses(report) == [("evil.pkl", "dangerous")]
+    # py7zr names the second copy evil.pkl_0.
+    assert statuses(report) == [("evil.pkl", "dangerous"), ("evil.pkl_0", "safe")]
     assert status == 1
 
 

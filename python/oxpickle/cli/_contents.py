@@ -5,7 +5,8 @@ the loaders that read them do, never by the file name."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import functools
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -93,69 +94,69 @@ def _scan_zip(
     path: str, member: str | None, data: bytes, allow: Sequence[str], depth: int
 ) -> list[Result]:
     try:
-        archive = _zipread.Archive(data)
+        entries = _zipread.entries(data)
     except _zipread.ZipReadError as exc:
         return [failed(path, member, str(exc))]
-    return _archive(path, member, archive.names, archive.read, allow, depth)
+    return _archive(path, member, entries, allow, depth)
 
 
 def _scan_sevenzip(
     path: str, member: str | None, data: bytes, allow: Sequence[str], depth: int
 ) -> list[Result]:
     try:
-        files = dict(_sevenzip.members(data))
+        files = _sevenzip.members(data)
     except _sevenzip.SevenZipError as exc:
         return [failed(path, member, str(exc))]
-    return _archive(path, member, list(files), _read_from(files), allow, depth)
-
-
-def _read_from(files: dict[str, bytes]) -> Callable[[str], _zipread.Member]:
-    return lambda name: _zipread.Member(name, files[name])
+    entries = [
+        _zipread.Entry(name, functools.partial(_zipread.Member, name, content))
+        for name, content in files
+    ]
+    return _archive(path, member, entries, allow, depth)
 
 
 def _archive(
     path: str,
     member: str | None,
-    names: list[str],
-    read: Callable[[str], _zipread.Member],
+    entries: list[_zipread.Entry],
     allow: Sequence[str],
     depth: int,
 ) -> list[Result]:
     """Results for each member that is, or reads as, a pickle."""
     if depth >= MAX_NESTING:
         return [failed(path, member, f"archive nested more than {MAX_NESTING} deep")]
-    present = set(names)
+    present = {entry.name for entry in entries}
     results: list[Result] = []
     skipped_encrypted = []
-    for name in names:
+    for entry in entries:
+        name = entry.name
         label = f"{member}:{name}" if member else name
         if _is_torch_storage(name, present):
             continue
-        entry = read(name)
-        if entry.data is None:
-            results.append(failed(path, label, f"cannot read this member: {entry.error}"))
+        content = entry.read()
+        if content.data is None:
+            results.append(failed(path, label, f"cannot read this member: {content.error}"))
             continue
-        expected = looks_named_like_pickle(name) or _is_container(entry.data)
-        found = scan_contents(path, entry.data, allow, label, depth + 1)
+        expected = looks_named_like_pickle(name) or _is_container(content.data)
+        found = scan_contents(path, content.data, allow, label, depth + 1)
         if not expected and all(result.status == "error" for result in found):
             # Any file may sit in an archive; only pickles matter here.
-            if entry.encrypted:
+            if content.encrypted:
                 skipped_encrypted.append(name)
             continue
         for result in found:
-            if entry.encrypted and result.status == "error":
+            if content.encrypted and result.status == "error":
                 result.message = (
                     f"encrypted member whose stored bytes are not a pickle ({result.message}); "
                     "it cannot be scanned without the password"
                 )
-            result.notes.extend(entry.oddities)
+            result.notes.extend(content.oddities)
         results.extend(found)
     notes = [
         f"{name}: encrypted, and not a pickle as stored; not named like one, so not scanned"
         for name in skipped_encrypted
     ]
     if not results:
-        count = f"{len(names)} member{'s' if len(names) != 1 else ''}"
+        count = f"{len(entries)} member{'s' if len(entries) != 1 else ''}"
         return [Result(path, member, "safe", message=f"no pickle inside ({count})", notes=notes)]
     results[0].notes[:0] = notes
     return results

@@ -19,6 +19,7 @@ def members(archive_bytes: bytes) -> list[tuple[str, bytes]]:
         from py7zr.io import BytesIOFactory
     except ImportError as exc:
         raise SevenZipError("reading 7z archives needs py7zr: pip install py7zr") from exc
+    # py7zr gives repeated names a suffix (`a.pkl_0`), so every copy is kept.
     factory = BytesIOFactory(MAX_MEMBER_BYTES)
     try:
         with py7zr.SevenZipFile(io.BytesIO(archive_bytes)) as archive:

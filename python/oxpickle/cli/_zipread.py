@@ -12,10 +12,12 @@ local name and the CRC. What was ignored is reported alongside.
 
 from __future__ import annotations
 
+import functools
 import io
 import struct
 import zipfile
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 _LOCAL_HEADER = b"PK\x03\x04"
@@ -41,28 +43,35 @@ class Member:
     oddities: list[str] = field(default_factory=list)
 
 
-class Archive:
-    """A zip archive's central directory; members are read one at a time,
-    so only the one being scanned is held in memory."""
+@dataclass(frozen=True)
+class Entry:
+    """A member not read yet: members are read one at a time, so only the
+    one being scanned is held in memory."""
 
-    def __init__(self, archive_bytes: bytes) -> None:
-        try:
-            self._zip = zipfile.ZipFile(io.BytesIO(archive_bytes))
-        except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError) as exc:
-            raise ZipReadError(f"not a readable zip archive: {exc}") from exc
-        self._data = archive_bytes
-        self._files = {info.filename: info for info in self._zip.infolist() if not info.is_dir()}
+    name: str
+    read: Callable[[], Member]
 
-    @property
-    def names(self) -> list[str]:
-        """The file members, in central directory order."""
-        return list(self._files)
 
-    def read(self, name: str) -> Member:
-        try:
-            return _read(self._zip, self._data, self._files[name])
-        except ZipReadError as exc:
-            return Member(name, None, error=str(exc))
+def entries(archive_bytes: bytes) -> list[Entry]:
+    """Every file member, in central directory order, repeated names
+    included (a loader may read either copy). Raises ZipReadError when
+    there is no readable central directory at all."""
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(archive_bytes))
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError) as exc:
+        raise ZipReadError(f"not a readable zip archive: {exc}") from exc
+    return [
+        Entry(info.filename, functools.partial(_read_member, archive, archive_bytes, info))
+        for info in archive.infolist()
+        if not info.is_dir()
+    ]
+
+
+def _read_member(archive: zipfile.ZipFile, data: bytes, info: zipfile.ZipInfo) -> Member:
+    try:
+        return _read(archive, data, info)
+    except ZipReadError as exc:
+        return Member(info.filename, None, error=str(exc))
 
 
 def _read(archive: zipfile.ZipFile, data: bytes, info: zipfile.ZipInfo) -> Member:

@@ -216,10 +216,11 @@ def test_directories_are_walked_for_pickle_like_files(tmp_path):
     (tmp_path / "sub").mkdir()
     numpy.save(tmp_path / "sub" / "ints.npy", numpy.arange(4))
     write(tmp_path / "sub" / "model", pickle.dumps([1], 4))  # no suffix, starts like one
+    os.mkfifo(tmp_path / "sub" / "pipe.pkl")  # never opened
     status, report = scan_json(tmp_path)
     paths = [os.path.relpath(result["path"], tmp_path) for result in report["results"]]
     assert paths == ["a.pkl", os.path.join("sub", "ints.npy"), os.path.join("sub", "model")]
-    assert report["summary"]["skipped"] == 1
+    assert report["summary"]["skipped"] == 2
     assert [result["status"] for result in report["results"]] == ["dangerous", "safe", "safe"]
     assert status == 1
 

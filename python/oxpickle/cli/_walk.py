@@ -1,7 +1,7 @@
 """The files a scan reads: each path named, and inside each directory
 (recursively, symbolic links to directories not followed) every file that
 is named like a pickle, NumPy file or archive, or starts like a protocol
-2+ pickle, a NumPy array or an archive. Other files in a directory (configs, text,
+2+ pickle, a NumPy array or an archive. Other entries in a directory (configs, text,
 weights in other formats) are counted as skipped; a file named on the
 command line is always scanned."""
 
@@ -36,7 +36,8 @@ def files_to_scan(paths: Iterable[str]) -> Walk:
             files.append(path)
             continue
         for found in _directory_files(path):
-            if _worth_scanning(found):
+            # Regular files only: opening a FIFO or a device would block or never end.
+            if os.path.isfile(found) and _worth_scanning(found):
                 files.append(found)
             else:
                 skipped += 1

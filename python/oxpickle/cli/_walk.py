@@ -1,9 +1,9 @@
 """The files a scan reads: each path named, and inside each directory
-(recursively, symbolic links to directories not followed) every file that
-is named like a pickle, NumPy file or archive, or starts like a protocol
-2+ pickle, a NumPy array or an archive. Other entries in a directory (configs, text,
-weights in other formats) are counted as skipped; a file named on the
-command line is always scanned."""
+(recursively, symbolic links to directories not followed) every regular
+file that is named like a pickle, NumPy file or archive, or starts like a
+protocol 2+ pickle, a NumPy array or an archive. Other entries of a
+directory (configs, text, weights in other formats, pipes) are counted as
+skipped; a file named on the command line is always scanned."""
 
 from __future__ import annotations
 

@@ -5,13 +5,13 @@ the loaders that read them do, never by the file name."""
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from .._oxpickle import scan
 from . import _npy, _sevenzip, _zipread
+from ._members import ArchiveError, Entry
 
 ZIP_MAGICS = (b"PK\x03\x04", b"PK\x05\x06")
 SEVENZIP_MAGIC = b"7z\xbc\xaf\x27\x1c"
@@ -57,9 +57,9 @@ def scan_contents(
 ) -> list[Result]:
     """Results for the bytes of `path` (or of its archive member `member`)."""
     if data.startswith(ZIP_MAGICS):
-        return _scan_zip(path, member, data, allow, depth)
+        return _scan_archive(path, member, data, allow, depth, _zipread.entries)
     if data.startswith(SEVENZIP_MAGIC):
-        return _scan_sevenzip(path, member, data, allow, depth)
+        return _scan_archive(path, member, data, allow, depth, _sevenzip.entries)
     if data.startswith(_npy.MAGIC):
         return [_numpy(path, member, data, allow)]
     return [_pickles(path, member, data, allow)]
@@ -90,34 +90,25 @@ def _numpy(path: str, member: str | None, data: bytes, allow: Sequence[str]) -> 
     return _pickles(path, member, data, allow, start=start)
 
 
-def _scan_zip(
-    path: str, member: str | None, data: bytes, allow: Sequence[str], depth: int
+def _scan_archive(
+    path: str,
+    member: str | None,
+    data: bytes,
+    allow: Sequence[str],
+    depth: int,
+    list_entries: Callable[[bytes], list[Entry]],
 ) -> list[Result]:
     try:
-        entries = _zipread.entries(data)
-    except _zipread.ZipReadError as exc:
+        entries = list_entries(data)
+    except ArchiveError as exc:
         return [failed(path, member, str(exc))]
-    return _archive(path, member, entries, allow, depth)
-
-
-def _scan_sevenzip(
-    path: str, member: str | None, data: bytes, allow: Sequence[str], depth: int
-) -> list[Result]:
-    try:
-        files = _sevenzip.members(data)
-    except _sevenzip.SevenZipError as exc:
-        return [failed(path, member, str(exc))]
-    entries = [
-        _zipread.Entry(name, functools.partial(_zipread.Member, name, content))
-        for name, content in files
-    ]
     return _archive(path, member, entries, allow, depth)
 
 
 def _archive(
     path: str,
     member: str | None,
-    entries: list[_zipread.Entry],
+    entries: list[Entry],
     allow: Sequence[str],
     depth: int,
 ) -> list[Result]:

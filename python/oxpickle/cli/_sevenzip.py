@@ -3,37 +3,35 @@ dependency: without it a 7z archive is reported as not scanned."""
 
 from __future__ import annotations
 
+import functools
 import io
 
-from ._zipread import MAX_MEMBER_BYTES
+from ._members import MAX_MEMBER_BYTES, ArchiveError, Entry, Member
 
 
-class SevenZipError(Exception):
-    """The archive cannot be read (py7zr missing, encrypted or damaged)."""
-
-
-def members(archive_bytes: bytes) -> list[tuple[str, bytes]]:
-    """(name, content) of each file in the archive."""
+def entries(archive_bytes: bytes) -> list[Entry]:
+    """Every file of the archive. Raises ArchiveError when py7zr is
+    missing or the archive is encrypted or damaged."""
     try:
         import py7zr
         from py7zr.io import BytesIOFactory
     except ImportError as exc:
-        raise SevenZipError("reading 7z archives needs py7zr: pip install py7zr") from exc
+        raise ArchiveError("reading 7z archives needs py7zr: pip install py7zr") from exc
     # py7zr gives repeated names a suffix (`a.pkl_0`), so every copy is kept.
     factory = BytesIOFactory(MAX_MEMBER_BYTES)
     try:
         with py7zr.SevenZipFile(io.BytesIO(archive_bytes)) as archive:
             if archive.needs_password():
-                raise SevenZipError("the archive is encrypted: scan its files once decrypted")
+                raise ArchiveError("the archive is encrypted: scan its files once decrypted")
             archive.extractall(factory=factory)
-    except SevenZipError:
+    except ArchiveError:
         raise
     # py7zr reads hostile bytes with several codecs, each with its own
     # exceptions; whatever it raises, the archive could not be read.
     except Exception as exc:
-        raise SevenZipError(f"not a readable 7z archive: {exc}") from exc
+        raise ArchiveError(f"not a readable 7z archive: {exc}") from exc
     files = []
     for name, product in factory.products.items():
         product.seek(0)
-        files.append((name, product.read()))
+        files.append(Entry(name, functools.partial(Member, name, product.read())))
     return files

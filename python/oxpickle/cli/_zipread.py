@@ -17,49 +17,23 @@ import io
 import struct
 import zipfile
 import zlib
-from collections.abc import Callable
-from dataclasses import dataclass, field
+
+from ._members import MAX_MEMBER_BYTES, ArchiveError, Entry, Member
 
 _LOCAL_HEADER = b"PK\x03\x04"
 _LOCAL_HEADER_SIZE = 30
 _STORED, _DEFLATED = 0, 8
 _ENCRYPTED_FLAG = 0x1
-# Larger members are refused rather than inflated into memory.
-MAX_MEMBER_BYTES = 1 << 32
-
-
-class ZipReadError(Exception):
-    """An archive, or one of its members, that cannot be read."""
-
-
-@dataclass
-class Member:
-    """A file in an archive: its content, or why it could not be read."""
-
-    name: str
-    data: bytes | None
-    error: str | None = None
-    encrypted: bool = False
-    oddities: list[str] = field(default_factory=list)
-
-
-@dataclass(frozen=True)
-class Entry:
-    """A member not read yet: members are read one at a time, so only the
-    one being scanned is held in memory."""
-
-    name: str
-    read: Callable[[], Member]
 
 
 def entries(archive_bytes: bytes) -> list[Entry]:
     """Every file member, in central directory order, repeated names
-    included (a loader may read either copy). Raises ZipReadError when
+    included (a loader may read either copy). Raises ArchiveError when
     there is no readable central directory at all."""
     try:
         archive = zipfile.ZipFile(io.BytesIO(archive_bytes))
     except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError) as exc:
-        raise ZipReadError(f"not a readable zip archive: {exc}") from exc
+        raise ArchiveError(f"not a readable zip archive: {exc}") from exc
     return [
         Entry(info.filename, functools.partial(_read_member, archive, archive_bytes, info))
         for info in archive.infolist()
@@ -70,23 +44,23 @@ def entries(archive_bytes: bytes) -> list[Entry]:
 def _read_member(archive: zipfile.ZipFile, data: bytes, info: zipfile.ZipInfo) -> Member:
     try:
         return _read(archive, data, info)
-    except ZipReadError as exc:
+    except ArchiveError as exc:
         return Member(info.filename, None, error=str(exc))
 
 
 def _read(archive: zipfile.ZipFile, data: bytes, info: zipfile.ZipInfo) -> Member:
     if info.file_size > MAX_MEMBER_BYTES:
-        raise ZipReadError(f"{info.file_size:,} bytes uncompressed, over the scan limit")
+        raise ArchiveError(f"{info.file_size:,} bytes uncompressed, over the scan limit")
     start = info.header_offset
     header = data[start : start + _LOCAL_HEADER_SIZE]
     if len(header) < _LOCAL_HEADER_SIZE or not header.startswith(_LOCAL_HEADER):
-        raise ZipReadError(f"no local header at byte {start}")
+        raise ArchiveError(f"no local header at byte {start}")
     name_len, extra_len = struct.unpack("<HH", header[26:30])
     local_name = _header_name(data, start, name_len)
     begin = start + _LOCAL_HEADER_SIZE + name_len + extra_len
     stored = data[begin : begin + info.compress_size]
     if len(stored) < info.compress_size:
-        raise ZipReadError(f"data cut short at byte {len(data)}")
+        raise ArchiveError(f"data cut short at byte {len(data)}")
     if info.compress_type == _STORED:
         content = stored
     elif info.compress_type == _DEFLATED:
@@ -116,7 +90,7 @@ def _inflate(stored: bytes, declared_size: int) -> bytes:
     try:
         return inflater.decompress(stored, declared_size)
     except zlib.error as exc:
-        raise ZipReadError(f"bad deflate data ({exc})") from exc
+        raise ArchiveError(f"bad deflate data ({exc})") from exc
 
 
 def _read_strictly(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
@@ -124,4 +98,4 @@ def _read_strictly(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
     try:
         return archive.read(info)
     except (zipfile.BadZipFile, NotImplementedError, RuntimeError, OSError, EOFError) as exc:
-        raise ZipReadError(str(exc)) from exc
+        raise ArchiveError(str(exc)) from exc

@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: test demo bench callgrind lint build build-release clean
+.PHONY: test demo bench callgrind scan-compare lint build build-release clean
 
 ## test: build the extension, run cargo test, clippy, ruff and pytest
 test: build
@@ -25,6 +25,11 @@ bench: build-release
 ## callgrind: instruction counts of dumps/loads, oxpickle vs pickle (needs valgrind)
 callgrind: build-release
 	$(PY) -m benches.callgrind
+
+## scan-compare: release build; oxpickle's scanner and picklescan over the shared
+## corpus, table written to benches/scan_results.md (not part of test)
+scan-compare: build-release
+	$(PY) -m benches.scan_compare --output benches/scan_results.md
 
 lint:
 	cargo clippy --workspace --all-targets -- -D warnings

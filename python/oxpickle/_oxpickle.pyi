@@ -1,8 +1,8 @@
 """Type stubs for the native module ``oxpickle._oxpickle``."""
 
 import pickle
-from collections.abc import Callable, Iterable
-from typing import Any, ClassVar, Protocol
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, ClassVar, Literal, Protocol, TypedDict
 
 HIGHEST_PROTOCOL: int
 DEFAULT_PROTOCOL: int
@@ -132,3 +132,44 @@ def load(
     persistent_load: Callable[[Any], Any] | None = None,
 ) -> Any: ...
 def dis(data: bytes, /) -> tuple[str, str | None]: ...
+
+_Verdict = Literal["safe", "unknown", "dangerous"]
+
+class ScannedImport(TypedDict):
+    module: str
+    name: str
+    written: str | None
+    verdict: _Verdict
+    why: str | None
+
+class ScanNote(TypedDict):
+    kind: Literal[
+        "dynamic-global", "extension-code", "computed-call", "modifies-global", "persistent-id"
+    ]
+    detail: str
+    verdict: _Verdict
+
+class ScannedStream(TypedDict):
+    offset: int
+    end: int | None
+    error: str | None
+    protocol: int | None
+    verdict: _Verdict
+    imports: list[ScannedImport]
+    notes: list[ScanNote]
+
+class ScanRest(TypedDict):
+    offset: int
+    error: str
+
+class ScanReport(TypedDict):
+    verdict: _Verdict
+    unreadable: str | None
+    streams: list[ScannedStream]
+    rest: ScanRest | None
+
+def scan(data: bytes, /, allow: Sequence[str] = (), *, start: int = 0) -> ScanReport: ...
+def allowlist_profiles() -> list[tuple[str, str]]: ...
+def show(
+    data: bytes, /, *, json: bool = False, max_chars: int = 1000000
+) -> tuple[list[tuple[int, str]], str | None]: ...

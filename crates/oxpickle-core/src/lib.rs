@@ -16,6 +16,7 @@ pub mod integer;
 pub mod limits;
 pub mod op;
 pub mod pystr;
+pub mod scan;
 pub mod sign;
 pub mod text;
 pub mod value;

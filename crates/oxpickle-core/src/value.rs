@@ -21,14 +21,16 @@
 mod containers;
 mod document;
 mod error;
+mod json;
 mod machine;
 mod node;
 mod objects;
+mod pieces;
 mod render;
 mod scalars;
 
-pub use document::Document;
-pub use error::{Fault, LoadError};
+pub use document::{Document, Values};
+pub use error::{Fault, Interrupted, LoadError};
 pub use node::{AddedItems, Node, NodeId};
 
 use crate::limits::Limits;
@@ -48,5 +50,14 @@ pub fn load_at(
     offset: usize,
     limits: Limits,
 ) -> Result<(Document, usize), LoadError> {
+    run_at(input, offset, limits).map_err(|interrupted| interrupted.error)
+}
+
+/// [`load_at`], keeping on failure the values made before the error.
+pub fn run_at(
+    input: &[u8],
+    offset: usize,
+    limits: Limits,
+) -> Result<(Document, usize), Box<Interrupted>> {
     machine::run(input, offset, limits)
 }

@@ -8,6 +8,7 @@ mod dis;
 mod errors;
 mod ffi;
 mod pickler;
+mod scan;
 mod signing;
 mod stdlib;
 mod unpickler;
@@ -28,6 +29,9 @@ fn _oxpickle(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_function(wrap_pyfunction!(api::loads, module)?)?;
     module.add_function(wrap_pyfunction!(api::load, module)?)?;
     module.add_function(wrap_pyfunction!(dis::dis, module)?)?;
+    module.add_function(wrap_pyfunction!(scan::scan, module)?)?;
+    module.add_function(wrap_pyfunction!(scan::allowlist_profiles, module)?)?;
+    module.add_function(wrap_pyfunction!(scan::show, module)?)?;
     module.add("HIGHEST_PROTOCOL", pickler::HIGHEST_PROTOCOL)?;
     module.add("DEFAULT_PROTOCOL", pickler::DEFAULT_PROTOCOL)?;
     Ok(())

@@ -8,6 +8,7 @@ import re
 import sys
 
 from .._oxpickle import dis as disassemble
+from ._input import read_or_complain
 
 _STOP_LINE = re.compile(r"^\s*(\d+): \.\s+STOP$", re.MULTILINE)
 
@@ -24,10 +25,8 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    try:
-        data = read_input(args.file)
-    except OSError as exc:
-        print(f"error: cannot read {args.file}: {exc.strerror or exc}", file=sys.stderr)
+    data = read_or_complain(args.file)
+    if data is None:
         return 2
     offset = 0
     while offset < len(data):
@@ -41,13 +40,6 @@ def run(args: argparse.Namespace) -> int:
             return 1
         offset += end_of_pickle(text)
     return 0
-
-
-def read_input(name: str) -> bytes:
-    if name == "-":
-        return sys.stdin.buffer.read()
-    with open(name, "rb") as file:
-        return file.read()
 
 
 def end_of_pickle(listing: str) -> int:

@@ -1,39 +1,35 @@
-//! The result of running a pickle: every value it made, in one arena.
+//! The result of running a pickle: every value it made, in one arena, and
+//! the value STOP returned.
 
 use std::collections::HashMap;
+use std::ops::Deref;
 
 use super::node::{AddedItems, Node, NodeId};
 
-/// The values of one pickle. Nodes sit in the order the stream made them;
-/// shared values are one node referred to from several places, and
-/// containers may refer to themselves, so walk with a visited set (or see
-/// [`Document::render`], which does).
-#[derive(Clone, Debug, PartialEq)]
-pub struct Document {
+/// Every value one pickle made, whether or not it reached STOP. Nodes sit
+/// in the order the stream made them; shared values are one node referred
+/// to from several places, and containers may refer to themselves, so walk
+/// with a visited set (or see [`Values::render`], which does).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Values {
     nodes: Vec<Node>,
-    root: NodeId,
     added: HashMap<NodeId, AddedItems>,
-    protocol: Option<u8>,
+    /// Each PROTO that ran: how many nodes existed then, and its protocol.
+    protocols: Vec<(usize, u8)>,
     buffers: usize,
 }
 
-impl Document {
+impl Values {
     pub(super) fn new(
         nodes: Vec<Node>,
-        root: NodeId,
         added: HashMap<NodeId, AddedItems>,
-        protocol: Option<u8>,
+        protocols: Vec<(usize, u8)>,
         buffers: usize,
-    ) -> Document {
-        Document { nodes, root, added, protocol, buffers }
+    ) -> Values {
+        Values { nodes, added, protocols, buffers }
     }
 
-    /// The value STOP returned.
-    pub fn root(&self) -> NodeId {
-        self.root
-    }
-
-    /// The node with this id, if it belongs to this document.
+    /// The node with this id, if it belongs to these values.
     pub fn get(&self, id: NodeId) -> Option<&Node> {
         self.nodes.get(id.index())
     }
@@ -68,11 +64,56 @@ impl Document {
 
     /// The protocol PROTO announced (the last one, if several did).
     pub fn protocol(&self) -> Option<u8> {
-        self.protocol
+        self.protocols.last().map(|&(_, protocol)| protocol)
+    }
+
+    /// The protocol in effect when the stream made node `id`: what the
+    /// last PROTO before it announced, None if no PROTO came first. An
+    /// unpickler maps Python 2 names of globals made below protocol 3.
+    pub fn protocol_at(&self, id: NodeId) -> Option<u8> {
+        let before = self.protocols.partition_point(|&(made, _)| made <= id.index());
+        before.checked_sub(1).and_then(|last| self.protocols.get(last)).map(|&(_, p)| p)
     }
 
     /// How many out-of-band buffers (NEXT_BUFFER) the pickle takes.
     pub fn buffer_count(&self) -> usize {
         self.buffers
+    }
+}
+
+/// The values of one pickle that ran to its STOP, and the value STOP
+/// returned. Everything [`Values`] offers is there too.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Document {
+    values: Values,
+    root: NodeId,
+}
+
+impl Document {
+    pub(super) fn new(values: Values, root: NodeId) -> Document {
+        Document { values, root }
+    }
+
+    /// The value STOP returned.
+    pub fn root(&self) -> NodeId {
+        self.root
+    }
+
+    /// Every value the pickle made.
+    pub fn values(&self) -> &Values {
+        &self.values
+    }
+
+    /// Every value the pickle made, without the root.
+    pub fn into_values(self) -> Values {
+        self.values
+    }
+}
+
+impl Deref for Document {
+    type Target = Values;
+
+    fn deref(&self) -> &Values {
+        &self.values
     }
 }

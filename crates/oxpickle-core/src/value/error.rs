@@ -3,6 +3,7 @@
 
 use std::fmt;
 
+use super::document::Values;
 use crate::error::DecodeError;
 use crate::op::Op;
 
@@ -102,3 +103,14 @@ impl fmt::Display for Fault {
 }
 
 impl std::error::Error for LoadError {}
+
+/// A pickle that stopped on an error, and every value it made before.
+/// CPython runs a pickle as it reads it, so what a broken stream named
+/// before its error still matters: that is what a scanner looks at.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Interrupted {
+    /// Why it stopped.
+    pub error: LoadError,
+    /// The values made before the error.
+    pub made: Values,
+}

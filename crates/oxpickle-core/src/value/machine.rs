@@ -5,8 +5,8 @@
 
 use std::collections::HashMap;
 
-use super::document::Document;
-use super::error::{Fault, LoadError};
+use super::document::{Document, Values};
+use super::error::{Fault, Interrupted, LoadError};
 use super::node::{AddedItems, Node, NodeId};
 use crate::decode::{decode_at, Arg, Instr};
 use crate::integer::Integer;
@@ -31,7 +31,8 @@ pub(super) struct Machine<'a> {
     /// The stack length at each open MARK.
     marks: Vec<usize>,
     memo: HashMap<i64, NodeId>,
-    protocol: Option<u8>,
+    /// Each PROTO run so far: the node count then, and its protocol.
+    protocols: Vec<(usize, u8)>,
     buffers: usize,
     /// The instruction being run, which errors name.
     op: Op,
@@ -39,12 +40,13 @@ pub(super) struct Machine<'a> {
 }
 
 /// Runs the pickle that starts at `offset`; returns its document and the
-/// offset just past its STOP.
+/// offset just past its STOP, or what it made before the error that
+/// stopped it.
 pub(super) fn run(
     input: &[u8],
     offset: usize,
     limits: Limits,
-) -> Result<(Document, usize), LoadError> {
+) -> Result<(Document, usize), Box<Interrupted>> {
     let mut machine = Machine {
         input,
         limits,
@@ -54,7 +56,7 @@ pub(super) fn run(
         stack: Vec::new(),
         marks: Vec::new(),
         memo: HashMap::new(),
-        protocol: None,
+        protocols: Vec::new(),
         buffers: 0,
         // Both are set before each instruction runs.
         op: Op::Stop,
@@ -62,24 +64,26 @@ pub(super) fn run(
     };
     let mut pos = offset;
     loop {
-        let instr = decode_at(input, pos)?;
-        machine.op = instr.op;
-        machine.offset = instr.offset;
-        if let Step::Stop(root) = machine.step(&instr)? {
-            let document = Document::new(
-                machine.nodes,
-                root,
-                machine.added,
-                machine.protocol,
-                machine.buffers,
-            );
-            return Ok((document, instr.end));
+        let step = decode_at(input, pos).map_err(LoadError::from).and_then(|instr| {
+            machine.op = instr.op;
+            machine.offset = instr.offset;
+            Ok((machine.step(&instr)?, instr.end))
+        });
+        match step {
+            Ok((Step::Continue, end)) => pos = end,
+            Ok((Step::Stop(root), end)) => {
+                return Ok((Document::new(machine.into_values(), root), end))
+            }
+            Err(error) => return Err(Box::new(Interrupted { error, made: machine.into_values() })),
         }
-        pos = instr.end;
     }
 }
 
 impl Machine<'_> {
+    fn into_values(self) -> Values {
+        Values::new(self.nodes, self.added, self.protocols, self.buffers)
+    }
+
     fn step(&mut self, instr: &Instr<'_>) -> Result<Step, LoadError> {
         let op = instr.op;
         match op {
@@ -357,7 +361,7 @@ impl Machine<'_> {
         if proto > HIGHEST_PROTOCOL {
             return Err(self.fail(Fault::UnsupportedProtocol(proto)));
         }
-        self.protocol = Some(proto);
+        self.protocols.push((self.nodes.len(), proto));
         Ok(())
     }
 

@@ -4,24 +4,15 @@
 //! that contains itself as `...` (as Python's repr does), and stops at a
 //! length bound, since shared values can make the text exponentially long.
 
-use std::borrow::Cow;
 use std::collections::HashSet;
 
-use super::document::Document;
+use super::document::Values;
 use super::node::{Node, NodeId};
+use super::pieces::{owned, sequence, text, Piece};
 use crate::integer::Integer;
 use crate::text::{float_repr, is_printable, repr_bytearray, repr_bytes, repr_str};
 
-/// One thing left to write.
-enum Piece {
-    Text(Cow<'static, str>),
-    Value(NodeId),
-    /// The value's text is complete: it may appear again without being
-    /// its own ancestor.
-    Leave(NodeId),
-}
-
-impl Document {
+impl Values {
     /// Renders the value `id` in at most about `max_len` bytes; longer text
     /// ends with `…`.
     pub fn render(&self, id: NodeId, max_len: usize) -> String {
@@ -135,30 +126,6 @@ fn qualified_name(module: &str, name: &str) -> String {
     } else {
         format!("global({}, {})", repr_str(&module.into()), repr_str(&name.into()))
     }
-}
-
-fn text(text: &'static str) -> Piece {
-    Piece::Text(Cow::Borrowed(text))
-}
-
-fn owned(text: String) -> Piece {
-    Piece::Text(Cow::Owned(text))
-}
-
-fn sequence(
-    open: impl Into<Cow<'static, str>>,
-    items: &[NodeId],
-    close: &'static str,
-) -> Vec<Piece> {
-    let mut pieces = vec![Piece::Text(open.into())];
-    for (index, item) in items.iter().enumerate() {
-        if index > 0 {
-            pieces.push(text(", "));
-        }
-        pieces.push(Piece::Value(*item));
-    }
-    pieces.push(text(close));
-    pieces
 }
 
 fn call(name: &str, args: &[NodeId]) -> Vec<Piece> {

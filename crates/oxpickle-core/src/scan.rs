@@ -1,0 +1,237 @@
+//! A static scanner: what loading a pickle would import and run, found by
+//! running it on the value machine, which imports and runs nothing.
+//!
+//! Every global a stream names (GLOBAL, STACK_GLOBAL, INST) is an
+//! [`Import`], under the name Python 3 would import (Python 2 names are
+//! mapped below protocol 3, as CPython's unpickler maps them). An import
+//! is [`Verdict::Safe`] when the [`Allowlist`] allows it,
+//! [`Verdict::Dangerous`] when it is a known path to code execution,
+//! processes, files or the network (see [`danger`]), and
+//! [`Verdict::Unknown`] otherwise. What a stream decides only at load time
+//! (a global named by computed values, an EXT code, a call of a computed
+//! value, a BUILD that rewrites an imported object) is a [`Note`] and
+//! never safe; persistent ids are noted, since the loading program's
+//! `persistent_load` resolves them, not the stream.
+//!
+//! A file may hold several pickles one after another (repeated
+//! `pickle.dump` calls, the legacy PyTorch format): [`scan`] reads them
+//! all, up to where the bytes stop being a pickle. CPython runs opcodes as
+//! it reads them, so a stream that breaks part-way still counts for what
+//! it named before the break.
+//!
+//! ```
+//! use oxpickle_core::scan::{scan, Verdict};
+//! use oxpickle_core::Allowlist;
+//!
+//! // pickle.dumps(os.system, protocol=0) on Linux, then a call of it
+//! let found = scan(b"cposix\nsystem\n(S'id'\ntR.", &Allowlist::new());
+//! assert_eq!(found.verdict(), Verdict::Dangerous);
+//! assert_eq!(found.streams[0].imports[0].qualified(), "posix.system");
+//! ```
+
+mod danger;
+mod findings;
+mod python2;
+
+use std::fmt;
+
+use crate::allowlist::Allowlist;
+use crate::limits::Limits;
+use crate::value::{run_at, LoadError};
+
+pub use danger::danger;
+pub use python2::python3_name;
+
+/// How far a stream, a file, or one of their findings can be trusted.
+/// Ordered: a stream's verdict is the worst of its findings'.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Verdict {
+    /// Every global is on the allowlists in effect.
+    Safe,
+    /// Something outside the allowlists, or decided only at load time.
+    Unknown,
+    /// A known path to running code, processes, files or the network.
+    Dangerous,
+}
+
+impl Verdict {
+    /// `safe`, `unknown` or `dangerous`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Safe => "safe",
+            Verdict::Unknown => "unknown",
+            Verdict::Dangerous => "dangerous",
+        }
+    }
+}
+
+impl fmt::Display for Verdict {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A global the stream would import.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Import {
+    /// The module Python 3 would import.
+    pub module: String,
+    /// The attribute (a dotted path from protocol 4) it would look up.
+    pub name: String,
+    /// The Python 2 spelling the stream used, when Python 3 maps it.
+    pub written: Option<(String, String)>,
+    /// Allowed, known dangerous, or neither.
+    pub verdict: Verdict,
+    /// For a dangerous import, what it can do.
+    pub why: Option<&'static str>,
+}
+
+impl Import {
+    /// `module.name`.
+    pub fn qualified(&self) -> String {
+        format!("{}.{}", self.module, self.name)
+    }
+}
+
+/// What a note is about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum NoteKind {
+    /// STACK_GLOBAL on values that are not literal strings: the global
+    /// is only known at load time.
+    DynamicGlobal,
+    /// EXT1/2/4: copyreg's extension registry, not the stream, names the
+    /// global.
+    Extension,
+    /// REDUCE, NEWOBJ or OBJ calls a value made at load time rather than a
+    /// named global.
+    ComputedCall,
+    /// BUILD or SETITEM(S)/APPEND(S) on an imported module, class or
+    /// function: the stream rewrites code other code will run.
+    ModifiesGlobal,
+    /// Persistent ids, which the loading program's `persistent_load`
+    /// resolves (PyTorch's storages, for one).
+    PersistentId,
+}
+
+impl NoteKind {
+    /// A short name for reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NoteKind::DynamicGlobal => "dynamic-global",
+            NoteKind::Extension => "extension-code",
+            NoteKind::ComputedCall => "computed-call",
+            NoteKind::ModifiesGlobal => "modifies-global",
+            NoteKind::PersistentId => "persistent-id",
+        }
+    }
+}
+
+/// Something a stream decides at load time, or hands to the loader.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Note {
+    /// What it is about.
+    pub kind: NoteKind,
+    /// The values involved, rendered (see [`Values::render`](crate::value::Values::render)).
+    pub detail: String,
+    /// Never safe except for persistent ids.
+    pub verdict: Verdict,
+}
+
+/// One pickle of the input.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StreamScan {
+    /// Byte offset where it starts.
+    pub offset: usize,
+    /// The offset just past its STOP, or the error that stopped it.
+    pub end: Result<usize, LoadError>,
+    /// The last protocol it announced.
+    pub protocol: Option<u8>,
+    /// Each global it would import, once, in the order named.
+    pub imports: Vec<Import>,
+    /// What it decides at load time, once each.
+    pub notes: Vec<Note>,
+}
+
+impl StreamScan {
+    /// The worst verdict of its imports and notes.
+    pub fn verdict(&self) -> Verdict {
+        let imports = self.imports.iter().map(|import| import.verdict);
+        let notes = self.notes.iter().map(|note| note.verdict);
+        imports.chain(notes).max().unwrap_or(Verdict::Safe)
+    }
+}
+
+/// Bytes after the last pickle that are not a pickle themselves (the raw
+/// storages of a legacy PyTorch file, say).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Rest {
+    /// Where they start.
+    pub offset: usize,
+    /// Why they do not read as a pickle.
+    pub error: LoadError,
+}
+
+/// Every pickle of an input.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Scan {
+    /// The pickles, in order. The first is always there; a later stream
+    /// that breaks is here only if it named something unsafe first.
+    pub streams: Vec<StreamScan>,
+    /// Trailing bytes that are not a pickle.
+    pub rest: Option<Rest>,
+}
+
+impl Scan {
+    /// The worst verdict of all streams.
+    pub fn verdict(&self) -> Verdict {
+        self.streams.iter().map(StreamScan::verdict).max().unwrap_or(Verdict::Safe)
+    }
+
+    /// Why the input could not be scanned: its first stream broke before
+    /// naming anything unsafe, so it is not a pickle (or a damaged one).
+    /// None when the input is readable or already known unsafe.
+    pub fn unreadable(&self) -> Option<&LoadError> {
+        let first = self.streams.first()?;
+        match &first.end {
+            Err(error) if self.verdict() == Verdict::Safe => Some(error),
+            _ => None,
+        }
+    }
+}
+
+/// Scans every pickle of `input` against `allow`.
+pub fn scan(input: &[u8], allow: &Allowlist) -> Scan {
+    scan_from(input, 0, allow)
+}
+
+/// Scans the pickles that start at `offset` (past a NumPy header, say).
+pub fn scan_from(input: &[u8], offset: usize, allow: &Allowlist) -> Scan {
+    let mut streams: Vec<StreamScan> = Vec::new();
+    let mut offset = offset;
+    loop {
+        let (values, end) = match run_at(input, offset, Limits::default()) {
+            Ok((document, end)) => (document.into_values(), Ok(end)),
+            Err(interrupted) => (interrupted.made, Err(interrupted.error)),
+        };
+        let (imports, notes) = findings::findings(&values, allow);
+        let stream = StreamScan { offset, end, protocol: values.protocol(), imports, notes };
+        match &stream.end {
+            Ok(end) => {
+                let next = *end;
+                streams.push(stream);
+                if next >= input.len() {
+                    return Scan { streams, rest: None };
+                }
+                offset = next;
+            }
+            Err(error) if !streams.is_empty() && stream.verdict() == Verdict::Safe => {
+                let rest = Rest { offset, error: error.clone() };
+                return Scan { streams, rest: Some(rest) };
+            }
+            Err(_) => {
+                streams.push(stream);
+                return Scan { streams, rest: None };
+            }
+        }
+    }
+}

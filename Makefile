@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: test demo bench callgrind scan-compare lint build build-release clean
+.PHONY: test demo bench callgrind scan-compare fuzz lint build build-release clean
 
 ## test: build the extension, run cargo test, clippy, ruff and pytest
 test: build
@@ -30,6 +30,26 @@ callgrind: build-release
 ## corpus, table written to benches/scan_results.md (not part of test)
 scan-compare: build-release
 	$(PY) -m benches.scan_compare --output benches/scan_results.md
+
+## fuzz: cargo-fuzz (nightly) on the core's decoder, value machine and disassembler,
+## FUZZ_SECONDS each (default 60), or FUZZ_RUNS executions each; crashers land
+## in fuzz/artifacts/<target>/
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS := decode value dis
+FUZZ_LIMIT = $(if $(FUZZ_RUNS),-runs=$(FUZZ_RUNS),-max_total_time=$(FUZZ_SECONDS))
+CARGO_FUZZ := .tools/bin/cargo-fuzz
+fuzz: $(CARGO_FUZZ)
+	@for target in $(FUZZ_TARGETS); do \
+		echo "== $$target"; \
+		PATH="$(abspath .tools/bin):$$PATH" cargo +nightly fuzz run -O $$target -- \
+			$(FUZZ_LIMIT) -max_len=4096 -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+			2>&1 | grep -E "^(Done|stat::number_of_executed_units|==[0-9]+== ERROR)|panicked|crash-" \
+			|| true; \
+		test -z "$$(ls fuzz/artifacts/$$target 2>/dev/null)" || { echo "crashers in fuzz/artifacts/$$target"; exit 1; }; \
+	done
+
+$(CARGO_FUZZ):
+	cargo install cargo-fuzz --locked --root .tools
 
 lint:
 	cargo clippy --workspace --all-targets -- -D warnings

@@ -2,10 +2,7 @@
 //! panics, and says something about any non-empty input.
 #![no_main]
 
-use libfuzzer_sys::fuzz_target;
-use oxpickle_core::dis::disassemble;
+#[path = "../checks.rs"]
+mod checks;
 
-fuzz_target!(|input: &[u8]| {
-    let listing = disassemble(input);
-    assert!(input.is_empty() || !listing.text.is_empty() || listing.error.is_some());
-});
+libfuzzer_sys::fuzz_target!(|input: &[u8]| checks::disassemble_checked(input, "fuzz input"));

@@ -1,0 +1,47 @@
+//! What the fuzz targets check, shared with the regression test that
+//! replays their crashers (`crates/oxpickle-core/tests/fuzz_regressions.rs`).
+//! Each function panics, naming `label`, when a property does not hold.
+
+use oxpickle_core::dis::disassemble;
+use oxpickle_core::value::load_at;
+use oxpickle_core::{decode_at, Limits, Op};
+
+/// Small limits, so deep or huge documents cost the fuzzer little.
+const LIMITS: Limits = Limits { max_depth: 200, max_memo_entries: 4096, max_nodes: 1 << 16 };
+
+/// Decodes instruction after instruction: each lies inside the input,
+/// after the previous one; decoding stops at an error or STOP.
+pub fn decode_all(input: &[u8], label: &str) {
+    let mut offset = 0;
+    while offset < input.len() {
+        let Ok(instr) = decode_at(input, offset) else { break };
+        assert_eq!(instr.offset, offset, "{label}");
+        assert!(instr.end > offset && instr.end <= input.len(), "{label} at {offset}");
+        if instr.op == Op::Stop {
+            break;
+        }
+        offset = instr.end;
+    }
+}
+
+/// Runs pickle after pickle, as from a file holding several: each returns
+/// or fails, and what returns can be walked and rendered whatever cycles
+/// or depth it holds.
+pub fn load_all(input: &[u8], label: &str) {
+    let mut offset = 0;
+    while offset < input.len() {
+        let Ok((document, end)) = load_at(input, offset, LIMITS) else { break };
+        assert!(end > offset && end <= input.len(), "{label} at {offset}");
+        for (id, _) in document.nodes() {
+            assert!(document.children(id).all(|child| document.get(child).is_some()), "{label}");
+        }
+        let _ = document.render(document.root(), 200);
+        offset = end;
+    }
+}
+
+/// Disassembles: a listing or an error, never nothing for non-empty input.
+pub fn disassemble_checked(input: &[u8], label: &str) {
+    let listing = disassemble(input);
+    assert!(input.is_empty() || !listing.text.is_empty() || listing.error.is_some(), "{label}");
+}

@@ -24,6 +24,8 @@ pub struct Stdlib {
     pub codecs_encode: Py<PyAny>,
     /// `functools.partial`, how NEWOBJ_EX degrades below protocol 4.
     pub partial: Py<PyAny>,
+    /// `copyreg.__newobj__`, the callable of default instance reductions.
+    pub newobj: Py<PyAny>,
     /// `builtins.getattr`, how nested names travel below protocol 4.
     pub getattr: Py<PyAny>,
     /// `pickle.PicklingError`, which failed dumps are reported as.
@@ -56,6 +58,7 @@ impl Stdlib {
             import_mapping_3to2: dict(&compat, "REVERSE_IMPORT_MAPPING")?,
             codecs_encode: py.import("codecs")?.getattr("encode")?.unbind(),
             partial: py.import("functools")?.getattr("partial")?.unbind(),
+            newobj: copyreg.getattr("__newobj__")?.unbind(),
             getattr: py.import("builtins")?.getattr("getattr")?.unbind(),
             pickling_error: py.import("pickle")?.getattr("PicklingError")?.unbind(),
         })

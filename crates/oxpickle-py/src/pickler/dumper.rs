@@ -17,6 +17,7 @@ use super::deterministic::ContentMemo;
 use super::memo::PickleMemo;
 use super::output::{encode_error, Output};
 use super::path::Step;
+use super::plain::PlainTypes;
 use crate::errors::pickling_error;
 use crate::ffi::{exact_type, Exact};
 use crate::stdlib::Stdlib;
@@ -66,6 +67,8 @@ pub struct Dumper<'py, 'm> {
     /// Deterministic mode's content-keyed memo for str and bytes.
     pub content_memo: Option<ContentMemo>,
     pub byvalue: ByValueState,
+    /// Classes whose instances skip `__reduce_ex__` (see `plain`).
+    pub plain_types: PlainTypes,
     /// Steps an error has unwound through, innermost first.
     pub error_path: Vec<Step>,
     /// Type name of the object an error came from.
@@ -110,6 +113,7 @@ impl<'py, 'm> Dumper<'py, 'm> {
             deterministic: settings.deterministic,
             content_memo: settings.deterministic.then(ContentMemo::default),
             byvalue: ByValueState::default(),
+            plain_types: PlainTypes::default(),
             error_path: Vec::new(),
             error_origin: None,
             skip_unshared_memo: settings.one_shot && !settings.deterministic && !settings.fast,

@@ -15,6 +15,7 @@ mod global;
 mod memo;
 mod output;
 mod path;
+mod plain;
 mod reduce;
 mod scalars;
 mod strings;

@@ -39,10 +39,14 @@ impl<'py> Dumper<'py, '_> {
             return self.save_module(obj);
         } else if let Some(reduce) = self.fallback_reducer(obj)? {
             reduce.call1((obj,))?
+        } else if self.is_plain_instance(obj)? {
+            return self.save_plain_instance(obj);
         } else if let Some(reduce_ex) =
             lookup_attr(obj.as_any(), pyo3::intern!(self.py, "__reduce_ex__"))?
         {
-            reduce_ex.call1((self.proto,))?
+            let reduced = reduce_ex.call1((self.proto,))?;
+            self.learn_plain_type(obj, &reduced)?;
+            reduced
         } else if let Some(reduce) =
             lookup_attr(obj.as_any(), pyo3::intern!(self.py, "__reduce__"))?
         {
@@ -94,10 +98,24 @@ impl<'py> Dumper<'py, '_> {
     ) -> PyResult<()> {
         let parts = ReduceParts::unpack(self.py, reduce)?;
         let newobj = self.newobj_kind(&parts.callable)?;
+        // NEWOBJ checks that the object's __class__ is the class it names.
+        let class_check = if newobj == NewObj::Plain { obj } else { None };
+        self.write_reduction(parts, newobj, obj, class_check)
+    }
+
+    /// Writes checked reduce parts; `class_check` is the object whose
+    /// `__class__` NEWOBJ's class must be, when that is not known already.
+    pub(super) fn write_reduction(
+        &mut self,
+        parts: ReduceParts<'py>,
+        newobj: NewObj,
+        obj: Option<&Bound<'py, PyAny>>,
+        class_check: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<()> {
         // Everything before the object is memoized may be walked twice.
         self.items_context(false, |dumper| match newobj {
             NewObj::Ex => dumper.save_newobj_ex(&parts.args),
-            NewObj::Plain => dumper.save_newobj(&parts.args, obj),
+            NewObj::Plain => dumper.save_newobj(&parts.args, class_check),
             NewObj::No => {
                 dumper.save(&parts.callable)?;
                 dumper.save_reduce_part(parts.args.as_any(), Step::ReduceArgs)?;
@@ -260,20 +278,21 @@ impl<'py> Dumper<'py, '_> {
     }
 }
 
-enum NewObj {
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum NewObj {
     No,
     Plain,
     Ex,
 }
 
 /// A reduce tuple, checked as CPython checks it.
-struct ReduceParts<'py> {
-    callable: Bound<'py, PyAny>,
-    args: Bound<'py, PyTuple>,
-    state: Option<Bound<'py, PyAny>>,
-    list_items: Option<Bound<'py, pyo3::types::PyIterator>>,
-    dict_items: Option<Bound<'py, pyo3::types::PyIterator>>,
-    state_setter: Option<Bound<'py, PyAny>>,
+pub(super) struct ReduceParts<'py> {
+    pub callable: Bound<'py, PyAny>,
+    pub args: Bound<'py, PyTuple>,
+    pub state: Option<Bound<'py, PyAny>>,
+    pub list_items: Option<Bound<'py, pyo3::types::PyIterator>>,
+    pub dict_items: Option<Bound<'py, pyo3::types::PyIterator>>,
+    pub state_setter: Option<Bound<'py, PyAny>>,
 }
 
 impl<'py> ReduceParts<'py> {

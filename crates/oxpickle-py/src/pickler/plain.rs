@@ -1,0 +1,151 @@
+//! Instances reduced by `object.__reduce_ex__`'s default, written without
+//! asking for it.
+//!
+//! From protocol 2 the default reduction of an instance of an ordinary
+//! class is `(copyreg.__newobj__, (cls,), state, None, None)`, where only
+//! `state` (what `__getstate__` returns) depends on the instance. The first
+//! instance of each class in a dump goes through `__reduce_ex__` as usual;
+//! when the class leaves the default alone and the result has that shape,
+//! later instances skip the call and its tuples and are written from
+//! `__getstate__` alone: the same bytes, without the bound method, the
+//! reduce tuple and the checks CPython repeats per instance.
+
+use std::collections::HashMap;
+
+use pyo3::ffi;
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyTuple, PyType};
+
+use super::dumper::Dumper;
+use super::reduce::{NewObj, ReduceParts};
+use crate::ffi::owned;
+
+/// Classes seen in one dump: whether their instances take the fast path.
+/// The classes are held, so an address cannot be reused by another class
+/// while the dump runs.
+#[derive(Default)]
+pub struct PlainTypes {
+    known: HashMap<usize, (Py<PyType>, PlainType)>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum PlainType {
+    /// Reduced by the default; `has_dict` tells whether an instance may
+    /// shadow `__reduce_ex__` in its own `__dict__`.
+    Yes {
+        has_dict: bool,
+    },
+    No,
+}
+
+/// The dunders whose defaults make the reduction the default one, and
+/// those whose presence changes it.
+const MUST_BE_OBJECTS: [&str; 3] = ["__reduce_ex__", "__reduce__", "__class__"];
+const MUST_BE_ABSENT: [&str; 2] = ["__getnewargs_ex__", "__getnewargs__"];
+
+impl<'py> Dumper<'py, '_> {
+    /// Whether `obj` is an instance of a class already seen reducing the
+    /// default way, and does not override `__reduce_ex__` itself.
+    pub(super) fn is_plain_instance(&self, obj: &Bound<'py, PyAny>) -> PyResult<bool> {
+        let class = obj.get_type();
+        match self.plain_types.known.get(&(class.as_ptr() as usize)) {
+            Some((_, PlainType::Yes { has_dict })) => Ok(!(*has_dict && shadows_reduce_ex(obj)?)),
+            _ => Ok(false),
+        }
+    }
+
+    /// After `obj.__reduce_ex__(proto)` returned `reduced`: records whether
+    /// its class's instances can skip the call from now on.
+    pub(super) fn learn_plain_type(
+        &mut self,
+        obj: &Bound<'py, PyAny>,
+        reduced: &Bound<'py, PyAny>,
+    ) -> PyResult<()> {
+        let class = obj.get_type();
+        let key = class.as_ptr() as usize;
+        if self.proto < 2 || self.plain_types.known.contains_key(&key) {
+            return Ok(());
+        }
+        let verdict = if self.default_reduction(&class, reduced)? {
+            // SAFETY: `class` is a live type object.
+            let has_dict =
+                unsafe { (*class.as_ptr().cast::<ffi::PyTypeObject>()).tp_dictoffset } != 0;
+            PlainType::Yes { has_dict }
+        } else {
+            PlainType::No
+        };
+        self.plain_types.known.insert(key, (class.unbind(), verdict));
+        Ok(())
+    }
+
+    /// Whether `class` keeps `object`'s reduction machinery and `reduced`
+    /// is what that machinery gives: `(copyreg.__newobj__, (class,), state,
+    /// None, None)`.
+    fn default_reduction(
+        &self,
+        class: &Bound<'py, PyType>,
+        reduced: &Bound<'py, PyAny>,
+    ) -> PyResult<bool> {
+        let py = self.py;
+        let object = py.get_type::<pyo3::types::PyAny>();
+        for name in MUST_BE_OBJECTS {
+            if !class.getattr(name)?.is(&object.getattr(name)?) {
+                return Ok(false);
+            }
+        }
+        for name in MUST_BE_ABSENT {
+            if class.hasattr(name)? {
+                return Ok(false);
+            }
+        }
+        let Ok(reduced) = reduced.cast::<PyTuple>() else {
+            return Ok(false);
+        };
+        if reduced.len() != 5
+            || !reduced.get_item(0)?.is(self.stdlib.newobj.bind(py))
+            || !reduced.get_item(3)?.is_none()
+            || !reduced.get_item(4)?.is_none()
+        {
+            return Ok(false);
+        }
+        let args = reduced.get_item(1)?;
+        Ok(args.cast::<PyTuple>().is_ok_and(|args| {
+            args.len() == 1 && args.get_item(0).is_ok_and(|first| first.is(class))
+        }))
+    }
+
+    /// Writes `obj` as its default reduction would: NEWOBJ of its class,
+    /// then BUILD with what `__getstate__` returns (unless None).
+    pub(super) fn save_plain_instance(&mut self, obj: &Bound<'py, PyAny>) -> PyResult<()> {
+        let py = self.py;
+        let name = pyo3::intern!(py, "__getstate__");
+        // SAFETY: a live object and an interned str; a new reference or
+        // null with an exception set comes back.
+        let state =
+            owned(py, unsafe { ffi::PyObject_CallMethodNoArgs(obj.as_ptr(), name.as_ptr()) })?;
+        let parts = ReduceParts {
+            callable: self.stdlib.newobj.bind(py).clone(),
+            args: PyTuple::new(py, [obj.get_type()])?,
+            state: (!state.is_none()).then_some(state),
+            list_items: None,
+            dict_items: None,
+            state_setter: None,
+        };
+        // The class's __class__ is object's, so obj.__class__ is its type.
+        self.write_reduction(parts, NewObj::Plain, Some(obj), None)
+    }
+}
+
+/// Whether `obj`'s own `__dict__` holds a `__reduce_ex__`, which pickle
+/// would call instead of the class's.
+fn shadows_reduce_ex(obj: &Bound<'_, PyAny>) -> PyResult<bool> {
+    let py = obj.py();
+    // SAFETY: the class has a __dict__ slot; this returns it (made if it
+    // did not exist yet, as __getstate__ would) or null with an error.
+    let dict =
+        owned(py, unsafe { ffi::PyObject_GenericGetDict(obj.as_ptr(), std::ptr::null_mut()) })?;
+    match dict.cast::<PyDict>() {
+        Ok(dict) => dict.contains(pyo3::intern!(py, "__reduce_ex__")),
+        Err(_) => Ok(true),
+    }
+}

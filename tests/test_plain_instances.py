@@ -1,0 +1,210 @@
+"""Instances reduced by ``object.__reduce_ex__``'s default skip the call
+after the first of their class (``pickler/plain.rs``). Whatever the class
+does to its reduction, the bytes must stay those of ``pickle.Pickler``, and
+every case that leaves the default must still be honoured.
+
+Each case pickles several instances, so the second and later ones take the
+fast path when it applies.
+"""
+
+import copyreg
+import dataclasses
+import io
+import pickle
+
+import oxpickle
+import pytest
+
+PROTOCOLS = range(2, pickle.HIGHEST_PROTOCOL + 1)
+
+
+class Plain:
+    def __init__(self, i):
+        self.a, self.b = i, str(i)
+
+
+class Empty:
+    pass
+
+
+class Slots:
+    __slots__ = ("x", "y")
+
+    def __init__(self, i):
+        self.x = i  # y left unset on purpose
+
+
+class SlotsAndDict:
+    __slots__ = ("x", "__dict__")
+
+    def __init__(self, i):
+        self.x, self.extra = i, [i]
+
+
+class InheritedSlots(Slots):
+    __slots__ = ("z",)
+
+    def __init__(self, i):
+        super().__init__(i)
+        self.z = -i
+
+
+@dataclasses.dataclass
+class Data:
+    n: int
+    s: str = "s"
+
+
+@dataclasses.dataclass(slots=True)
+class SlotData:
+    n: int
+    s: str = "s"
+
+
+class OwnGetstate(Plain):
+    def __getstate__(self):
+        return {"only": self.a}
+
+
+class OwnReduce(Plain):
+    def __reduce__(self):
+        return (OwnReduce, (self.a,))
+
+
+class NewArgs:
+    def __new__(cls, i):
+        return super().__new__(cls)
+
+    def __init__(self, i):
+        self.i = i
+
+    def __getnewargs__(self):
+        return (self.i,)
+
+
+class ListChild(list):
+    pass
+
+
+class DictChild(dict):
+    pass
+
+
+class FakeClass(Plain):
+    @property
+    def __class__(self):
+        return Plain
+
+
+def _instances(cls):
+    if cls in (ListChild, DictChild):
+        return [cls([(i, i)]) for i in range(4)]
+    if cls is Empty:
+        return [cls() for _ in range(4)]
+    return [cls(i) for i in range(4)]
+
+
+CLASSES = [
+    Plain,
+    Empty,
+    Slots,
+    SlotsAndDict,
+    InheritedSlots,
+    Data,
+    SlotData,
+    OwnGetstate,
+    OwnReduce,
+    NewArgs,
+    ListChild,
+    DictChild,
+]
+
+
+def _stdlib_bytes(obj, protocol):
+    out = io.BytesIO()
+    pickle.Pickler(out, protocol).dump(obj)
+    return out.getvalue()
+
+
+def _oxpickle_bytes(obj, protocol):
+    out = io.BytesIO()
+    oxpickle.Pickler(out, protocol).dump(obj)
+    return out.getvalue()
+
+
+def _state(obj):
+    slots = [name for cls in type(obj).__mro__ for name in getattr(cls, "__slots__", ())]
+    values = {name: getattr(obj, name, "<unset>") for name in slots if name != "__dict__"}
+    return (
+        type(obj),
+        getattr(obj, "__dict__", None),
+        values,
+        list(obj) if isinstance(obj, list) else None,
+        dict(obj) if isinstance(obj, dict) else None,
+    )
+
+
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+@pytest.mark.parametrize("cls", CLASSES, ids=lambda c: c.__name__)
+def test_same_bytes_as_the_stdlib_and_same_objects_back(cls, protocol):
+    objs = _instances(cls) + _instances(cls)
+    assert _oxpickle_bytes(objs, protocol) == _stdlib_bytes(objs, protocol)
+    loaded = oxpickle.loads(oxpickle.dumps(objs, protocol))
+    expected = pickle.loads(pickle.dumps(objs, protocol))
+    assert [_state(o) for o in loaded] == [_state(o) for o in expected]
+
+
+def test_an_instance_that_overrides_reduce_ex_is_honoured():
+    objs = [Plain(i) for i in range(3)]
+    objs[2].__reduce_ex__ = lambda protocol: (int, (7,))
+    assert oxpickle.loads(oxpickle.dumps(objs))[2] == 7
+    assert _oxpickle_bytes(objs, 5) == _stdlib_bytes(objs, 5)
+
+
+def test_a_class_registered_with_copyreg_mid_way_is_honoured():
+    first = oxpickle.dumps([Plain(1), Plain(2)])
+    copyreg.pickle(Plain, lambda obj: (str, (f"plain {obj.a}",)))
+    try:
+        assert oxpickle.loads(oxpickle.dumps([Plain(1), Plain(2)])) == ["plain 1", "plain 2"]
+    finally:
+        del copyreg.dispatch_table[Plain]
+    assert oxpickle.dumps([Plain(1), Plain(2)]) == first
+
+
+def test_reducer_override_and_dispatch_table_still_apply():
+    class Override(oxpickle.Pickler):
+        def reducer_override(self, obj):
+            return (str, ("overridden",)) if type(obj) is Plain else NotImplemented
+
+    out = io.BytesIO()
+    Override(out).dump([Plain(1), Plain(2)])
+    assert oxpickle.loads(out.getvalue()) == ["overridden", "overridden"]
+
+    out = io.BytesIO()
+    pickler = oxpickle.Pickler(out)
+    pickler.dispatch_table = {Plain: lambda obj: (int, (obj.a,))}
+    pickler.dump([Plain(1), Plain(2)])
+    assert oxpickle.loads(out.getvalue()) == [1, 2]
+
+
+def test_a_class_whose_class_attribute_lies_fails_like_the_stdlib():
+    objs = [FakeClass(1), FakeClass(2)]
+    with pytest.raises(pickle.PicklingError) as stdlib:
+        pickle.dumps(objs)
+    with pytest.raises(pickle.PicklingError) as ours:
+        oxpickle.dumps(objs)
+    assert str(stdlib.value) in str(ours.value)
+
+
+def test_instances_reached_through_their_own_class_keep_identity():
+    def local():
+        class Node:
+            pass
+
+        Node.default = Node()
+        return Node
+
+    node = local()
+    objs = [node.default, node(), node.default]
+    loaded = oxpickle.loads(oxpickle.dumps(objs))
+    assert loaded[0] is loaded[2] is type(loaded[0]).default

@@ -2,7 +2,9 @@
 corpus, both in this process. Prints a Markdown table (each file's
 expected verdict and what each tool said) with the total wall time of each
 tool over the whole corpus, the median of several interleaved rounds, and
-writes it to benches/scan_results.md.
+writes it to benches/scan_results.md. The corpus files are small, so a
+second table times both tools on large pickles made here from the
+benchmark workloads, where the per-byte cost of a scanner shows.
 
 oxpickle scans each file as ``python -m oxpickle scan`` does, with the
 profile a user would pass for the file's kind (see benches/corpus.py);
@@ -15,8 +17,10 @@ from __future__ import annotations
 
 import argparse
 import logging
+import pickle
 import statistics
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -29,6 +33,14 @@ from picklescan.scanner import scan_file_path
 
 from benches.corpus import CORPUS, MISSING, manifest, profiles_for
 from benches.machine import describe_machine
+from benches.workloads import build_ints, build_records, build_shared_tree
+
+# Large pickles (protocol 4, as written by the stdlib) for the speed table.
+LARGE_PICKLES = {
+    "100,000 records (W1)": lambda: build_records(100_000),
+    "1,000,000 ints (W2)": lambda: build_ints(1_000_000),
+    "nested tree of 200,000 nodes (W7)": lambda: build_shared_tree(200_000),
+}
 
 OUTPUT = Path(__file__).resolve().parent / "scan_results.md"
 
@@ -94,6 +106,45 @@ def timed_pass(tool: Tool, files: list[tuple[str, str]]) -> float:
     return time.perf_counter() - start
 
 
+def time_large_pickles(rounds: int) -> list[tuple[str, int, dict[str, float]]]:
+    """Median seconds each tool takes on each large pickle."""
+    rows = []
+    with tempfile.TemporaryDirectory() as scratch:
+        for name, build in LARGE_PICKLES.items():
+            path = Path(scratch) / "large.pkl"
+            path.write_bytes(pickle.dumps(build(), protocol=4))
+            medians = {}
+            for tool, scan in TOOLS.items():
+                samples = []
+                for _ in range(rounds):
+                    start = time.perf_counter()
+                    scan(path, "large.pkl")
+                    samples.append(time.perf_counter() - start)
+                medians[tool] = statistics.median(samples)
+            rows.append((name, path.stat().st_size, medians))
+    return rows
+
+
+def render_large(rows, rounds: int) -> list[str]:
+    lines = [
+        "",
+        "## Large pickles",
+        "",
+        f"Each pickle written by the stdlib (protocol 4) from a benchmark workload; "
+        f"median of {rounds} scans per tool.",
+        "",
+        "| pickle | size | oxpickle | picklescan | picklescan ÷ oxpickle |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for name, size, medians in rows:
+        ours, theirs = medians["oxpickle"], medians["picklescan"]
+        lines.append(
+            f"| {name} | {size / 2**20:.1f} MiB | {ours * 1e3:.0f} ms | {theirs * 1e3:.0f} ms "
+            f"| {theirs / ours:.1f}× |"
+        )
+    return lines
+
+
 def render(files, verdicts, times, rounds: int) -> str:
     machine = describe_machine([])
     lines = [
@@ -134,6 +185,10 @@ def render(files, verdicts, times, rounds: int) -> str:
     return "\n".join(lines) + "\n"
 
 
+def large_section(rounds: int) -> str:
+    return "\n".join(render_large(time_large_pickles(rounds), rounds)) + "\n"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=5, help="timed rounds per tool")
@@ -154,7 +209,7 @@ def main(argv: list[str] | None = None) -> int:
         order = list(TOOLS) if round_index % 2 == 0 else list(reversed(TOOLS))
         for tool in order:
             times[tool].append(timed_pass(TOOLS[tool], files))
-    table = render(files, verdicts, times, args.rounds)
+    table = render(files, verdicts, times, args.rounds) + large_section(3)
     args.output.write_text(table)
     print(table)
     return 0

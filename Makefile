@@ -33,8 +33,9 @@ scan-compare: build-release
 
 ## fuzz: cargo-fuzz (nightly) on the core's decoder, value machine and disassembler,
 ## FUZZ_SECONDS each (default 60), or FUZZ_RUNS executions each; crashers land
-## in fuzz/artifacts/<target>/
+## in fuzz/artifacts/<target>/; FUZZ_MAX_LEN caps input size (default 4096)
 FUZZ_SECONDS ?= 60
+FUZZ_MAX_LEN ?= 4096
 FUZZ_TARGETS := decode value dis
 FUZZ_LIMIT = $(if $(FUZZ_RUNS),-runs=$(FUZZ_RUNS),-max_total_time=$(FUZZ_SECONDS))
 CARGO_FUZZ := .tools/bin/cargo-fuzz
@@ -42,7 +43,7 @@ fuzz: $(CARGO_FUZZ)
 	@for target in $(FUZZ_TARGETS); do \
 		echo "== $$target"; \
 		PATH="$(abspath .tools/bin):$$PATH" cargo +nightly fuzz run -O $$target -- \
-			$(FUZZ_LIMIT) -max_len=4096 -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+			$(FUZZ_LIMIT) -max_len=$(FUZZ_MAX_LEN) -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
 			2>&1 | grep -E "^(Done|stat::number_of_executed_units|==[0-9]+== ERROR)|panicked|crash-" \
 			|| true; \
 		test -z "$$(ls fuzz/artifacts/$$target 2>/dev/null)" || { echo "crashers in fuzz/artifacts/$$target"; exit 1; }; \

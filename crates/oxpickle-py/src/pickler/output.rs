@@ -3,8 +3,9 @@
 
 use oxpickle_core::{EncodeError, Encoder, FRAME_SIZE_TARGET};
 
-use crate::ffi::BufferView;
+use crate::ffi::{owned, BufferView};
 use pyo3::exceptions::PyOverflowError;
+use pyo3::ffi;
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 
@@ -118,9 +119,9 @@ impl<'py> Output<'py> {
     }
 
     /// The bytes of a `dumps`, after the final frame is committed.
-    pub fn into_bytes(self, py: Python<'py>) -> PyResult<Bound<'py, PyBytes>> {
+    pub fn into_bytes(mut self, py: Python<'py>) -> PyResult<Bound<'py, PyBytes>> {
         if self.pieces.is_empty() {
-            return Ok(PyBytes::new(py, self.enc.as_bytes()));
+            return bytes_releasing(py, self.enc.take());
         }
         let pieces: Vec<&[u8]> =
             self.pieces.iter().map(Piece::bytes).chain([self.enc.as_bytes()]).collect();
@@ -134,6 +135,35 @@ impl<'py> Output<'py> {
             Ok(())
         })
     }
+}
+
+/// The result of a `dumps` copied out of the encoder's buffer from the
+/// end, the buffer shrinking behind each chunk: the memory both hold at
+/// once stays about one copy of the result, not two. (The new bytes object
+/// is not zeroed first, so its pages are only touched as they are filled.)
+fn bytes_releasing(py: Python<'_>, mut buffer: Vec<u8>) -> PyResult<Bound<'_, PyBytes>> {
+    const CHUNK: usize = 1 << 18;
+    let len = buffer.len();
+    // SAFETY: a null source asks for an uninitialised bytes object of
+    // `len` bytes (or null with MemoryError); all of it is written below
+    // before Python code can see it.
+    let bytes = owned(py, unsafe {
+        ffi::PyBytes_FromStringAndSize(std::ptr::null(), len as ffi::Py_ssize_t)
+    })?;
+    // SAFETY: the object is a new bytes object of exactly `len` bytes that
+    // nothing else refers to yet.
+    let out = unsafe {
+        std::slice::from_raw_parts_mut(ffi::PyBytes_AsString(bytes.as_ptr()).cast::<u8>(), len)
+    };
+    let mut end = len;
+    while end > 0 {
+        let start = end.saturating_sub(CHUNK);
+        out[start..end].copy_from_slice(&buffer[start..end]);
+        buffer.truncate(start);
+        buffer.shrink_to_fit();
+        end = start;
+    }
+    Ok(bytes.cast_into::<PyBytes>()?)
 }
 
 /// Encoder refusals as the exceptions CPython raises for them.

@@ -208,9 +208,12 @@ impl Encoder {
 
     /// An i64 outside 32 bits, as LONG1 (protocol 2+).
     pub fn long_i64(&mut self, value: i64) {
-        let bytes = text::minimal_le_twos_complement(value);
-        self.write(&[Op::Long1.byte(), bytes.len() as u8]);
-        self.write(&bytes);
+        let (bytes, len) = text::minimal_le_twos_complement(value);
+        let mut op = [0u8; 10];
+        op[0] = Op::Long1.byte();
+        op[1] = len as u8;
+        op[2..2 + len].copy_from_slice(&bytes[..len]);
+        self.write(&op[..2 + len]);
     }
 
     /// An integer as LONG text, `L<decimal>L\n` (protocols 0 and 1).

@@ -107,15 +107,24 @@ impl From<u64> for Integer {
 /// Drops top bytes that only repeat the sign, leaving the shortest
 /// two's-complement form (zero becomes no bytes at all).
 pub fn trim_twos_complement(bytes: &mut Vec<u8>) {
-    while let [.., next, top] = bytes.as_slice() {
-        let redundant = (*top == 0x00 && next & 0x80 == 0) || (*top == 0xFF && next & 0x80 != 0);
+    bytes.truncate(minimal_twos_complement_len(bytes));
+}
+
+/// How many of these little-endian two's-complement bytes the shortest
+/// form of the same number keeps (none for zero).
+pub fn minimal_twos_complement_len(bytes: &[u8]) -> usize {
+    let mut len = bytes.len();
+    while let [.., next, top] = bytes[..len] {
+        let redundant = (top == 0x00 && next & 0x80 == 0) || (top == 0xFF && next & 0x80 != 0);
         if !redundant {
             break;
         }
-        bytes.pop();
+        len -= 1;
     }
-    if bytes.as_slice() == [0] {
-        bytes.clear();
+    if bytes[..len] == [0] {
+        0
+    } else {
+        len
     }
 }
 

@@ -148,11 +148,12 @@ fn push_fixed(out: &mut String, digits: &str, decpt: i32) {
 }
 
 /// The shortest little-endian two's-complement bytes that hold `value`,
-/// as LONG1 carries it (zero is the empty string).
-pub fn minimal_le_twos_complement(value: i64) -> Vec<u8> {
-    let mut bytes = value.to_le_bytes().to_vec();
-    crate::integer::trim_twos_complement(&mut bytes);
-    bytes
+/// as LONG1 carries it (zero is the empty string): the first `len` bytes
+/// of the array. On the stack, as the pickler writes one per large int.
+pub fn minimal_le_twos_complement(value: i64) -> ([u8; 8], usize) {
+    let bytes = value.to_le_bytes();
+    let len = crate::integer::minimal_twos_complement_len(&bytes);
+    (bytes, len)
 }
 
 #[cfg(test)]
@@ -200,6 +201,10 @@ mod tests {
 
     #[test]
     fn twos_complement_is_minimal() {
+        let minimal_le_twos_complement = |value| {
+            let (bytes, len) = minimal_le_twos_complement(value);
+            bytes[..len].to_vec()
+        };
         assert_eq!(minimal_le_twos_complement(0), b"");
         assert_eq!(minimal_le_twos_complement(127), b"\x7f");
         assert_eq!(minimal_le_twos_complement(128), b"\x80\x00");

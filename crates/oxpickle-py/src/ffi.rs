@@ -108,16 +108,18 @@ pub fn is_class(obj: &Bound<'_, PyAny>) -> bool {
 }
 
 /// Little-endian two's-complement bytes of an int too large for an i64,
-/// as few as CPython's pickler writes for LONG1/LONG4.
-pub fn int_to_le_bytes(int: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
+/// as few as CPython's pickler writes for LONG1/LONG4, into `bytes` (a
+/// buffer the caller reuses, so large ints cost no allocation each).
+pub fn int_to_le_bytes(int: &Bound<'_, PyAny>, bytes: &mut Vec<u8>) -> PyResult<()> {
     let py = int.py();
     // SAFETY: `int` is an exact int (the caller dispatched on its type).
     let bits = unsafe { _PyLong_NumBits(int.as_ptr()) };
     if bits == usize::MAX {
         return Err(PyErr::fetch(py));
     }
-    let mut len = (bits >> 3) + 1;
-    let mut bytes = vec![0u8; len];
+    let len = (bits >> 3) + 1;
+    bytes.clear();
+    bytes.resize(len, 0);
     // SAFETY: `bytes` has room for `len` bytes, which holds any int of
     // `bits` bits in two's complement; the int is a PyLongObject.
     let status =
@@ -126,11 +128,8 @@ pub fn int_to_le_bytes(int: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
         return Err(PyErr::fetch(py));
     }
     // A negative value may carry one redundant sign byte.
-    if len > 1 && bytes[len - 1] == 0xff && bytes[len - 2] & 0x80 != 0 {
-        len -= 1;
-        bytes.truncate(len);
-    }
-    Ok(bytes)
+    oxpickle_core::integer::trim_twos_complement(bytes);
+    Ok(())
 }
 
 /// The next entry of a set, advancing `pos`; borrowed, so the caller

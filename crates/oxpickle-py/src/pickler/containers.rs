@@ -88,9 +88,14 @@ impl<'py> Dumper<'py, '_> {
         let next = std::cell::Cell::new(0);
         self.write_batches(
             |_| {
-                let item = list.get_item(next.get()).ok();
-                next.set(next.get() + usize::from(item.is_some()));
-                Ok(item)
+                let index = next.get();
+                if index >= list.len() {
+                    return Ok(None);
+                }
+                next.set(index + 1);
+                // SAFETY: `index` is below the length read just now, and no
+                // Python code runs between that read and this one.
+                Ok(Some(unsafe { list.get_item_unchecked(index) }))
             },
             |dumper, index, item| dumper.save_at(&item, index),
             Op::Appends,

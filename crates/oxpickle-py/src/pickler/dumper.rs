@@ -69,6 +69,8 @@ pub struct Dumper<'py, 'm> {
     pub byvalue: ByValueState,
     /// Classes whose instances skip `__reduce_ex__` (see `plain`).
     pub plain_types: PlainTypes,
+    /// Reused for the bytes of ints beyond 64 bits.
+    pub int_bytes: Vec<u8>,
     /// Steps an error has unwound through, innermost first.
     pub error_path: Vec<Step>,
     /// Type name of the object an error came from.
@@ -114,6 +116,7 @@ impl<'py, 'm> Dumper<'py, 'm> {
             content_memo: settings.deterministic.then(ContentMemo::default),
             byvalue: ByValueState::default(),
             plain_types: PlainTypes::default(),
+            int_bytes: Vec::new(),
             error_path: Vec::new(),
             error_origin: None,
             skip_unshared_memo: settings.one_shot && !settings.deterministic && !settings.fast,

@@ -36,8 +36,11 @@ impl<'py> Dumper<'py, '_> {
                 return Ok(());
             }
         } else if self.proto >= 2 {
-            let bytes = int_to_le_bytes(obj)?;
-            return self.out.enc.long_binary(&bytes).map_err(encode_error);
+            let mut bytes = std::mem::take(&mut self.int_bytes);
+            let written = int_to_le_bytes(obj, &mut bytes)
+                .and_then(|()| self.out.enc.long_binary(&bytes).map_err(encode_error));
+            self.int_bytes = bytes;
+            return written;
         }
         let decimal = obj.repr()?;
         self.out.enc.long_text(decimal.to_str()?.as_bytes());

@@ -126,44 +126,54 @@ impl<'py> Output<'py> {
         let pieces: Vec<&[u8]> =
             self.pieces.iter().map(Piece::bytes).chain([self.enc.as_bytes()]).collect();
         let total = pieces.iter().map(|piece| piece.len()).sum();
-        PyBytes::new_with(py, total, |out| {
+        filled_bytes(py, total, |out| {
             let mut at = 0;
             for piece in pieces {
                 out[at..at + piece.len()].copy_from_slice(piece);
                 at += piece.len();
             }
-            Ok(())
         })
     }
 }
 
-/// The result of a `dumps` copied out of the encoder's buffer from the
-/// end, the buffer shrinking behind each chunk: the memory both hold at
-/// once stays about one copy of the result, not two. (The new bytes object
-/// is not zeroed first, so its pages are only touched as they are filled.)
-fn bytes_releasing(py: Python<'_>, mut buffer: Vec<u8>) -> PyResult<Bound<'_, PyBytes>> {
-    const CHUNK: usize = 1 << 18;
-    let len = buffer.len();
+/// A new bytes object of `len` bytes, which `fill` must write entirely.
+/// The contents are not zeroed first (as `PyBytes::new_with` would): a
+/// large result's pages are touched once, by the copy that fills them.
+fn filled_bytes(
+    py: Python<'_>,
+    len: usize,
+    fill: impl FnOnce(&mut [u8]),
+) -> PyResult<Bound<'_, PyBytes>> {
     // SAFETY: a null source asks for an uninitialised bytes object of
-    // `len` bytes (or null with MemoryError); all of it is written below
-    // before Python code can see it.
+    // `len` bytes (or null with MemoryError).
     let bytes = owned(py, unsafe {
         ffi::PyBytes_FromStringAndSize(std::ptr::null(), len as ffi::Py_ssize_t)
     })?;
-    // SAFETY: the object is a new bytes object of exactly `len` bytes that
-    // nothing else refers to yet.
+    // SAFETY: a new bytes object of exactly `len` bytes that nothing else
+    // refers to; the slice does not outlive this call, and `fill` writes
+    // every byte before the object is returned to Python.
     let out = unsafe {
         std::slice::from_raw_parts_mut(ffi::PyBytes_AsString(bytes.as_ptr()).cast::<u8>(), len)
     };
-    let mut end = len;
-    while end > 0 {
-        let start = end.saturating_sub(CHUNK);
-        out[start..end].copy_from_slice(&buffer[start..end]);
-        buffer.truncate(start);
-        buffer.shrink_to_fit();
-        end = start;
-    }
+    fill(out);
     Ok(bytes.cast_into::<PyBytes>()?)
+}
+
+/// The result of a `dumps` copied out of the encoder's buffer from the
+/// end, the buffer shrinking behind each chunk: the memory both hold at
+/// once stays about one copy of the result, not two.
+fn bytes_releasing(py: Python<'_>, mut buffer: Vec<u8>) -> PyResult<Bound<'_, PyBytes>> {
+    const CHUNK: usize = 1 << 18;
+    filled_bytes(py, buffer.len(), |out| {
+        let mut end = out.len();
+        while end > 0 {
+            let start = end.saturating_sub(CHUNK);
+            out[start..end].copy_from_slice(&buffer[start..end]);
+            buffer.truncate(start);
+            buffer.shrink_to_fit();
+            end = start;
+        }
+    })
 }
 
 /// Encoder refusals as the exceptions CPython raises for them.

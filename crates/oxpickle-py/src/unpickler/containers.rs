@@ -71,9 +71,29 @@ impl<'py> Machine<'py, '_> {
         Ok(())
     }
 
+    /// APPEND (the top item) or APPENDS (the items above the MARK).
+    #[inline(always)]
+    pub(super) fn load_append(&mut self, op: Op) -> PyResult<()> {
+        let at = match op {
+            Op::Append => self.stack.len().checked_sub(1),
+            _ => Some(self.pop_mark()?),
+        };
+        self.append_from(at)
+    }
+
+    /// SETITEM (the top pair) or SETITEMS (the pairs above the MARK).
+    #[inline(always)]
+    pub(super) fn load_setitems(&mut self, op: Op) -> PyResult<()> {
+        let at = match op {
+            Op::SetItem => self.stack.len().checked_sub(2),
+            _ => Some(self.pop_mark()?),
+        };
+        self.set_items_from(at)
+    }
+
     /// APPEND/APPENDS: `stack[at..]` go into the list at `stack[at - 1]`.
     /// Anything with `extend` or `append` will do, as PEP 307 says.
-    pub(super) fn append_from(&mut self, at: Option<usize>) -> PyResult<()> {
+    fn append_from(&mut self, at: Option<usize>) -> PyResult<()> {
         let target = self.target_below(at)?;
         let Some((at, target)) = target else {
             return Ok(());
@@ -106,7 +126,7 @@ impl<'py> Machine<'py, '_> {
 
     /// SETITEM/SETITEMS: key/value pairs from `stack[at..]` go into the
     /// mapping at `stack[at - 1]`.
-    pub(super) fn set_items_from(&mut self, at: Option<usize>) -> PyResult<()> {
+    fn set_items_from(&mut self, at: Option<usize>) -> PyResult<()> {
         let Some((at, target)) = self.target_below(at)? else {
             return Ok(());
         };

@@ -102,6 +102,12 @@ impl<'py, 'm> Machine<'py, 'm> {
     /// Runs instructions until STOP and returns the object on top.
     pub fn run(&mut self, source: &mut impl Source<'py>) -> PyResult<Bound<'py, PyAny>> {
         loop {
+            let (bytes, offset) = source.pending();
+            let taken = self.run_frequent(bytes, offset).map_err(|err| self.locate(err))?;
+            if taken > 0 {
+                source.consume(taken);
+                continue;
+            }
             let Some(instr) = source.next_instr()? else {
                 return Err(PyEOFError::new_err("Ran out of input"));
             };
@@ -151,22 +157,8 @@ impl<'py, 'm> Machine<'py, 'm> {
             Op::List => self.load_list(),
             Op::Dict => self.load_dict(),
             Op::FrozenSet => self.load_frozenset(),
-            Op::Append => {
-                let at = self.stack.len().checked_sub(1);
-                self.append_from(at)
-            }
-            Op::Appends => {
-                let mark = self.pop_mark()?;
-                self.append_from(Some(mark))
-            }
-            Op::SetItem => {
-                let at = self.stack.len().checked_sub(2);
-                self.set_items_from(at)
-            }
-            Op::SetItems => {
-                let mark = self.pop_mark()?;
-                self.set_items_from(Some(mark))
-            }
+            Op::Append | Op::Appends => self.load_append(op),
+            Op::SetItem | Op::SetItems => self.load_setitems(op),
             Op::AddItems => self.load_additems(),
             Op::Pop => self.load_pop(),
             Op::Dup => {
@@ -174,11 +166,7 @@ impl<'py, 'm> Machine<'py, 'm> {
                 self.stack.push(top);
                 Ok(())
             }
-            Op::Mark => {
-                self.check_depth()?;
-                self.marks.push(self.stack.len());
-                Ok(())
-            }
+            Op::Mark => self.load_mark(),
             Op::PopMark => {
                 let mark = self.pop_mark()?;
                 self.stack.truncate(mark);
@@ -186,12 +174,7 @@ impl<'py, 'm> Machine<'py, 'm> {
             }
             Op::Get | Op::BinGet | Op::LongBinGet => self.load_get(arg),
             Op::Put | Op::BinPut | Op::LongBinPut => self.load_put(arg),
-            Op::Memoize => {
-                self.check_memo(self.memo.len())?;
-                let top = self.top()?.clone().unbind();
-                self.memo.put(self.memo.len(), top);
-                Ok(())
-            }
+            Op::Memoize => self.load_memoize(),
             Op::Ext1 | Op::Ext2 | Op::Ext4 => self.load_ext(arg),
             Op::Global => self.load_global(arg),
             Op::StackGlobal => self.load_stack_global(),
@@ -228,6 +211,13 @@ impl<'py, 'm> Machine<'py, 'm> {
                 "unsupported pickle protocol: {proto}"
             ))),
         }
+    }
+
+    #[inline(always)]
+    pub(super) fn load_mark(&mut self) -> PyResult<()> {
+        self.check_depth()?;
+        self.marks.push(self.stack.len());
+        Ok(())
     }
 
     fn load_pop(&mut self) -> PyResult<()> {

@@ -2,6 +2,7 @@
 
 mod containers;
 mod find_class;
+mod frequent;
 mod guard;
 mod limits;
 mod machine;

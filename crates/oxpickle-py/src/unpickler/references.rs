@@ -43,6 +43,16 @@ impl<'py> Machine<'py, '_> {
         Ok(())
     }
 
+    /// MEMOIZE: the top of the stack into the next memo slot.
+    #[inline(always)]
+    pub(super) fn load_memoize(&mut self) -> PyResult<()> {
+        let index = self.memo.len();
+        self.check_memo(index)?;
+        let top = self.top()?.clone().unbind();
+        self.memo.put(index, top);
+        Ok(())
+    }
+
     pub(super) fn load_put(&mut self, arg: Arg<'_>) -> PyResult<()> {
         let index = self.memo_index(arg, "PUT")?;
         self.check_memo(index)?;

@@ -113,8 +113,14 @@ fn parse_float<'py>(py: Python<'py>, line: &[u8]) -> PyResult<Bound<'py, PyAny>>
 
 /// LONG1/LONG4 payload: little-endian two's complement.
 fn int_from_le_bytes<'py>(py: Python<'py>, bytes: &[u8]) -> PyResult<Bound<'py, PyAny>> {
-    if bytes.is_empty() {
-        return Ok(0i32.into_pyobject(py)?.into_any());
+    if bytes.len() <= 8 {
+        // Most longs fit 64 bits: sign-extend them here rather than take
+        // CPython's byte-by-byte path for any length.
+        let fill = if bytes.last().is_some_and(|&top| top & 0x80 != 0) { 0xff } else { 0 };
+        let mut word = [fill; 8];
+        word[..bytes.len()].copy_from_slice(bytes);
+        // SAFETY: creating an int cannot fail but for memory.
+        return owned(py, unsafe { ffi::PyLong_FromLongLong(i64::from_le_bytes(word)) });
     }
     // SAFETY: the pointer and length describe `bytes`.
     owned(py, unsafe { ffi::_PyLong_FromByteArray(bytes.as_ptr(), bytes.len(), 1, 1) })

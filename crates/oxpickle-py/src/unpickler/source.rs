@@ -20,6 +20,11 @@ pub trait Source<'py> {
     /// The next instruction (offsets from the start of this pickle), or
     /// None when the input ends before an opcode.
     fn next_instr(&mut self) -> PyResult<Option<Instr<'_>>>;
+    /// The bytes at hand and not yet run, and the pickle offset of the
+    /// first: the run loop's fast path reads instructions from them.
+    fn pending(&self) -> (&[u8], usize);
+    /// The first `len` bytes of `pending` have been run.
+    fn consume(&mut self, len: usize);
     /// FRAME: the next `len` bytes must be at hand.
     fn frame(&mut self, len: u64, offset: usize) -> PyResult<()>;
     /// After STOP: leave the file right behind the pickle.
@@ -79,6 +84,16 @@ impl<'py> Source<'py> for MemorySource<'_> {
             }
             Err(err) => Err(decode_failure(self.py, &err, 0)),
         }
+    }
+
+    #[inline(always)]
+    fn pending(&self) -> (&[u8], usize) {
+        (self.data.get(self.pos..).unwrap_or_default(), self.pos)
+    }
+
+    #[inline(always)]
+    fn consume(&mut self, len: usize) {
+        self.pos += len;
     }
 
     fn frame(&mut self, len: u64, offset: usize) -> PyResult<()> {
@@ -276,6 +291,16 @@ impl<'py> Source<'py> for FileSource<'py> {
             decode_at(&self.buf, self.pos).map_err(|err| decode_failure(self.py(), &err, base))?;
         self.pos = instr.end;
         Ok(Some(Instr { offset: base + instr.offset, end: base + instr.end, ..instr }))
+    }
+
+    #[inline(always)]
+    fn pending(&self) -> (&[u8], usize) {
+        (self.buf.get(self.pos..).unwrap_or_default(), self.base + self.pos)
+    }
+
+    #[inline(always)]
+    fn consume(&mut self, len: usize) {
+        self.pos += len;
     }
 
     fn frame(&mut self, len: u64, offset: usize) -> PyResult<()> {

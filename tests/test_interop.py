@@ -455,6 +455,26 @@ def test_shared_references_and_cycles_keep_their_identity(graph):
     check_round_trips(graph)
 
 
+@given(payload=st.binary(max_size=20))
+def test_long1_payloads_of_any_length_load_as_the_stdlib_loads_them(payload):
+    # Minimal or not: the unpickler converts up to 8 bytes (and 9 with a
+    # zero top byte) without CPython's general path.
+    data = b"\x80\x02\x8a" + bytes([len(payload)]) + payload + b"."
+    expected = int.from_bytes(payload, "little", signed=True)
+    assert oxpickle.loads(data) == pickle.loads(data) == expected
+
+
+@given(text=st.text(st.characters(max_codepoint=0x10FFFF)) | one_of_values(EDGE_TEXTS))
+def test_loaded_strs_have_cpythons_width_for_their_widest_character(text):
+    # The unpickler builds str objects itself. CPython compares the widths
+    # first, so a str of the wrong one (UCS2 holding only Latin-1, say)
+    # would compare unequal; `isascii` reads the ASCII flag.
+    for proto in (0, 1, 2, 3, 4, 5):
+        loaded = oxpickle.loads(pickle.dumps(text, proto))
+        assert loaded == text
+        assert loaded.isascii() == all(ord(c) < 128 for c in text)
+
+
 def test_self_referencing_containers_point_to_themselves():
     lst = [1]
     lst.append(lst)

@@ -6,7 +6,7 @@ use std::ptr::addr_of_mut;
 
 use pyo3::ffi;
 use pyo3::prelude::*;
-use pyo3::types::PyString;
+use pyo3::types::{PyList, PyString};
 
 extern "C" {
     /// Bits in `abs(v)`; `(size_t)-1` with an exception set on overflow.
@@ -105,6 +105,39 @@ pub fn exact_type(obj: &Bound<'_, PyAny>) -> Exact {
 pub fn is_class(obj: &Bound<'_, PyAny>) -> bool {
     // SAFETY: PyType_Check only reads the object's type flags.
     unsafe { ffi::PyType_Check(obj.as_ptr()) != 0 }
+}
+
+/// Makes room in an exact list for `additional` more items, growing its
+/// storage by half at least. Pickles fill long lists in batches of 1000
+/// (APPENDS); CPython grows a list by an eighth, so past 8000 items every
+/// batch would reallocate, and often copy, the whole item array again.
+pub fn list_reserve(list: &Bound<'_, PyList>, additional: usize) -> PyResult<()> {
+    let raw = list.as_ptr().cast::<ffi::PyListObject>();
+    // SAFETY: `list` is an exact list, so its object is a PyListObject; its
+    // item array comes from PyMem, as CPython's own list_resize assumes,
+    // and only grows here, so items and length stay valid. CPython resizes
+    // in place later as long as the length is at least half the capacity,
+    // which holds since the capacity at most doubles the length needed.
+    unsafe {
+        let len = ffi::Py_SIZE(list.as_ptr()) as usize;
+        let allocated = (*raw).allocated as usize;
+        let needed = len.saturating_add(additional);
+        if needed <= allocated {
+            return Ok(());
+        }
+        let capacity = needed.max(allocated + allocated / 2);
+        let bytes = capacity
+            .checked_mul(std::mem::size_of::<*mut ffi::PyObject>())
+            .filter(|&bytes| bytes <= ffi::PY_SSIZE_T_MAX as usize)
+            .ok_or_else(|| pyo3::exceptions::PyMemoryError::new_err("list too long"))?;
+        let items = ffi::PyMem_Realloc((*raw).ob_item.cast(), bytes);
+        if items.is_null() {
+            return Err(pyo3::exceptions::PyMemoryError::new_err(()));
+        }
+        (*raw).ob_item = items.cast();
+        (*raw).allocated = capacity as ffi::Py_ssize_t;
+    }
+    Ok(())
 }
 
 /// Little-endian two's-complement bytes of an int too large for an i64,

@@ -12,6 +12,7 @@ mod scan;
 mod signing;
 mod stdlib;
 mod unpickler;
+mod utf8;
 
 use pyo3::prelude::*;
 

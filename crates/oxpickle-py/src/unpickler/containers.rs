@@ -98,10 +98,11 @@ impl<'py> Machine<'py, '_> {
         let Some((at, target)) = target else {
             return Ok(());
         };
-        if target.is_exact_instance_of::<PyList>() {
-            // One slice assignment grows the list once and copies the
-            // pointers, where an append per item would check and grow each
-            // time (C's unpickler does the same).
+        if let Ok(target) = target.cast_exact::<PyList>() {
+            // One slice assignment copies the pointers, where an append per
+            // item would check and grow each time (C's unpickler does the
+            // same); the list grows geometrically first.
+            crate::ffi::list_reserve(target, self.stack.len() - at)?;
             let items = self.take_list(at)?;
             let end = ffi::PY_SSIZE_T_MAX;
             // SAFETY: `target` is an exact list and `items` a list; the

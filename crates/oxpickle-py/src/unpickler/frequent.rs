@@ -12,6 +12,7 @@ use pyo3::ffi;
 use pyo3::prelude::*;
 
 use super::machine::Machine;
+use super::scalars::{int_from_i64, int_from_le_bytes};
 
 /// The `N` argument bytes after the opcode at `bytes[0]`.
 #[inline(always)]
@@ -62,7 +63,10 @@ impl<'py> Machine<'py, '_> {
                 None => 0,
             },
             Op::Long1 => match counted::<1>(bytes) {
-                Some((data, len)) => self.load_number(op, Arg::Data(data)).map(|()| len)?,
+                Some((data, len)) => {
+                    self.push(int_from_le_bytes(self.py, data)?);
+                    len
+                }
                 None => 0,
             },
             Op::ShortBinUnicode | Op::ShortBinBytes => match counted::<1>(bytes) {
@@ -112,10 +116,9 @@ impl<'py> Machine<'py, '_> {
         }
     }
 
-    /// An int that fits a C long, as the binary int opcodes carry.
+    /// An int of the binary int opcodes.
     #[inline(always)]
     fn push_int(&mut self, value: i64) -> PyResult<()> {
-        // SAFETY: creating an int cannot fail but for memory.
-        self.push_owned(unsafe { ffi::PyLong_FromLongLong(value) })
+        self.push_owned(int_from_i64(value))
     }
 }

@@ -124,9 +124,18 @@ impl<'py> Machine<'py, '_> {
     }
 
     /// PUT/MEMOIZE into `index`: one more memo slot unless it is filled.
+    #[inline(always)]
     pub(super) fn check_memo(&self, index: usize) -> PyResult<()> {
+        if self.memo.len() < self.settings.policy.limits.max_memo_entries {
+            return Ok(());
+        }
+        self.check_full_memo(index)
+    }
+
+    #[cold]
+    fn check_full_memo(&self, index: usize) -> PyResult<()> {
         let max = self.settings.policy.limits.max_memo_entries;
-        if self.memo.len() >= max && self.memo.get(index).is_none() {
+        if self.memo.get(index).is_none() {
             return Err(self.refuse(
                 &format!("the pickle stores more than {max} memo entries"),
                 "If it is trusted, raise Limits(max_memo_entries=...).",

@@ -17,15 +17,26 @@ pub struct UnpickleMemo {
 }
 
 impl UnpickleMemo {
+    /// Stores `obj` in the next slot, as MEMOIZE does.
+    #[inline(always)]
+    pub fn push(&mut self, obj: Py<PyAny>) {
+        self.put(self.filled, obj);
+    }
+
     /// Stores `obj` in slot `index`.
-    #[inline]
+    #[inline(always)]
     pub fn put(&mut self, index: usize, obj: Py<PyAny>) {
         if index == self.dense.len() && index == self.filled {
-            // MEMOIZE's usual case: the next slot of a dense memo.
+            // The usual case: the next slot of a dense memo.
             self.dense.push(Some(obj));
             self.filled += 1;
             return;
         }
+        self.put_elsewhere(index, obj);
+    }
+
+    /// `put` into a slot already filled, or past a gap.
+    fn put_elsewhere(&mut self, index: usize, obj: Py<PyAny>) {
         if index >= self.dense.len() && index < 2 * self.filled + 1024 {
             self.dense.resize_with(index + 1, || None);
         }

@@ -46,10 +46,9 @@ impl<'py> Machine<'py, '_> {
     /// MEMOIZE: the top of the stack into the next memo slot.
     #[inline(always)]
     pub(super) fn load_memoize(&mut self) -> PyResult<()> {
-        let index = self.memo.len();
-        self.check_memo(index)?;
+        self.check_memo(self.memo.len())?;
         let top = self.top()?.clone().unbind();
-        self.memo.put(index, top);
+        self.memo.push(top);
         Ok(())
     }
 

@@ -112,18 +112,32 @@ fn parse_float<'py>(py: Python<'py>, line: &[u8]) -> PyResult<Bound<'py, PyAny>>
 }
 
 /// LONG1/LONG4 payload: little-endian two's complement.
-fn int_from_le_bytes<'py>(py: Python<'py>, bytes: &[u8]) -> PyResult<Bound<'py, PyAny>> {
+pub(super) fn int_from_le_bytes<'py>(py: Python<'py>, bytes: &[u8]) -> PyResult<Bound<'py, PyAny>> {
+    // Most longs fit 64 bits, signed or not: convert those here rather
+    // than take CPython's byte-by-byte path for any length.
     if bytes.len() <= 8 {
-        // Most longs fit 64 bits: sign-extend them here rather than take
-        // CPython's byte-by-byte path for any length.
         let fill = if bytes.last().is_some_and(|&top| top & 0x80 != 0) { 0xff } else { 0 };
         let mut word = [fill; 8];
         word[..bytes.len()].copy_from_slice(bytes);
+        return owned(py, int_from_i64(i64::from_le_bytes(word)));
+    }
+    if let Some((word, [0])) = bytes.split_first_chunk::<8>() {
         // SAFETY: creating an int cannot fail but for memory.
-        return owned(py, unsafe { ffi::PyLong_FromLongLong(i64::from_le_bytes(word)) });
+        return owned(py, unsafe { ffi::PyLong_FromUnsignedLongLong(u64::from_le_bytes(*word)) });
     }
     // SAFETY: the pointer and length describe `bytes`.
     owned(py, unsafe { ffi::_PyLong_FromByteArray(bytes.as_ptr(), bytes.len(), 1, 1) })
+}
+
+/// A new int, or null with MemoryError set. `PyLong_FromLong` has the
+/// fast path for one-digit values that `PyLong_FromLongLong` lacks.
+#[inline(always)]
+pub(super) fn int_from_i64(value: i64) -> *mut ffi::PyObject {
+    // SAFETY (both): creating an int cannot fail but for memory.
+    match std::os::raw::c_long::try_from(value) {
+        Ok(value) => unsafe { ffi::PyLong_FromLong(value) },
+        Err(_) => unsafe { ffi::PyLong_FromLongLong(value) },
+    }
 }
 
 fn nul_terminated(text: &[u8]) -> Vec<c_char> {

@@ -18,9 +18,11 @@ impl<'py> Machine<'py, '_> {
         // outlives the call; each function returns a new reference or null
         // with an exception set.
         let obj = match op {
-            Op::ShortBinUnicode | Op::BinUnicode | Op::BinUnicode8 => unsafe {
-                ffi::PyUnicode_DecodeUTF8(ptr, len, c"surrogatepass".as_ptr())
-            },
+            Op::ShortBinUnicode | Op::BinUnicode | Op::BinUnicode8 => {
+                let text = crate::utf8::decode_surrogatepass(self.py, data)?;
+                self.push(text);
+                return Ok(());
+            }
             Op::ShortBinBytes | Op::BinBytes | Op::BinBytes8 => unsafe {
                 ffi::PyBytes_FromStringAndSize(ptr, len)
             },

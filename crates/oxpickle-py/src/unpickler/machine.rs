@@ -15,6 +15,7 @@ use pyo3::types::{PyIterator, PyList, PyTuple};
 
 use super::guard::Guard;
 use super::memo::UnpickleMemo;
+use super::names::InternedNames;
 use super::policy::LoadPolicy;
 use super::source::Source;
 use super::Unpickler;
@@ -76,6 +77,7 @@ pub struct Machine<'py, 'm> {
     /// The instruction being run, for error messages.
     pub(super) at: (Op, usize),
     pub(super) guard: Guard<'py>,
+    pub(super) names: InternedNames,
 }
 
 impl<'py, 'm> Machine<'py, 'm> {
@@ -96,6 +98,7 @@ impl<'py, 'm> Machine<'py, 'm> {
             stdlib: Stdlib::get(py)?,
             at: (Op::Stop, 0),
             guard: Guard::default(),
+            names: InternedNames::default(),
         })
     }
 

@@ -7,6 +7,7 @@ mod guard;
 mod limits;
 mod machine;
 mod memo;
+mod names;
 mod objects;
 mod policy;
 mod references;

@@ -6,7 +6,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyString, PyTuple};
 
 use super::machine::Machine;
-use crate::ffi::{intern_in_place, lookup_attr};
+use crate::ffi::lookup_attr;
 use crate::ffi::{is_class, owned};
 
 impl<'py> Machine<'py, '_> {
@@ -128,7 +128,7 @@ impl<'py> Machine<'py, '_> {
             for (key, value) in state.iter() {
                 // Attribute names are interned in a normal instance dict.
                 let key = match key.cast_into_exact::<PyString>() {
-                    Ok(name) => intern_in_place(name).into_any(),
+                    Ok(name) => self.names.intern(name).into_any(),
                     Err(err) => err.into_inner(),
                 };
                 if exact_dict {
@@ -149,6 +149,10 @@ impl<'py> Machine<'py, '_> {
                 .cast::<PyDict>()
                 .map_err(|_| self.fail("slot state is not a dictionary"))?;
             for (name, value) in slot_state.iter() {
+                let name = match name.cast_into_exact::<PyString>() {
+                    Ok(name) => self.names.intern(name).into_any(),
+                    Err(err) => err.into_inner(),
+                };
                 // SAFETY: three live objects; a non-str name fails with TypeError.
                 let status =
                     unsafe { ffi::PyObject_SetAttr(obj.as_ptr(), name.as_ptr(), value.as_ptr()) };

@@ -86,6 +86,14 @@ impl Encoder {
         std::mem::take(&mut self.out)
     }
 
+    /// Hands over the buffered bytes and goes on in a new buffer with room
+    /// for `capacity` bytes, so the bytes written so far are never copied
+    /// by a reallocation again. The frame, if any, must be committed first.
+    pub fn take_and_reserve(&mut self, capacity: usize) -> Vec<u8> {
+        debug_assert!(self.frame_start.is_none(), "take_and_reserve() with an open frame");
+        std::mem::replace(&mut self.out, Vec::with_capacity(capacity))
+    }
+
     /// Drops the buffered bytes, keeping the allocation.
     pub fn clear(&mut self) {
         self.out.clear();
@@ -97,6 +105,16 @@ impl Encoder {
     pub fn write(&mut self, bytes: &[u8]) {
         self.open_frame_if_needed(bytes.len());
         self.out.extend_from_slice(bytes);
+    }
+
+    /// Appends the first `len` bytes of `bytes`: for a few bytes, a copy
+    /// of fixed size and a truncation cost less than a copy of `len`.
+    #[inline(always)]
+    fn write_prefix<const N: usize>(&mut self, bytes: &[u8; N], len: usize) {
+        self.open_frame_if_needed(N);
+        let end = self.out.len() + len.min(N);
+        self.out.extend_from_slice(bytes);
+        self.out.truncate(end);
     }
 
     #[inline]
@@ -167,14 +185,10 @@ impl Encoder {
 
     /// An int that fits in 32 signed bits: BININT1/BININT2/BININT when
     /// `binary`, else INT in decimal.
-    #[inline]
+    #[inline(always)]
     pub fn int32(&mut self, value: i32, binary: bool) {
         if !binary {
-            let mut line = Vec::with_capacity(13);
-            line.push(Op::Int.byte());
-            line.extend_from_slice(value.to_string().as_bytes());
-            line.push(b'\n');
-            self.write(&line);
+            self.int_text(value);
             return;
         }
         let le = value.to_le_bytes();
@@ -185,6 +199,15 @@ impl Encoder {
         } else {
             self.write(&[Op::BinInt1.byte(), le[0]]);
         }
+    }
+
+    #[inline(never)]
+    fn int_text(&mut self, value: i32) {
+        let mut line = Vec::with_capacity(13);
+        line.push(Op::Int.byte());
+        line.extend_from_slice(value.to_string().as_bytes());
+        line.push(b'\n');
+        self.write(&line);
     }
 
     /// Any integer, given as minimal little-endian two's complement bytes:
@@ -206,14 +229,15 @@ impl Encoder {
         Ok(())
     }
 
-    /// An i64 outside 32 bits, as LONG1 (protocol 2+).
-    pub fn long_i64(&mut self, value: i64) {
+    /// An integer outside 32 bits that fits in 128, as LONG1 (protocol 2+).
+    #[inline]
+    pub fn long_i128(&mut self, value: i128) {
         let (bytes, len) = text::minimal_le_twos_complement(value);
-        let mut op = [0u8; 10];
+        let mut op = [0u8; 18];
         op[0] = Op::Long1.byte();
         op[1] = len as u8;
-        op[2..2 + len].copy_from_slice(&bytes[..len]);
-        self.write(&op[..2 + len]);
+        op[2..].copy_from_slice(&bytes);
+        self.write_prefix(&op, 2 + len);
     }
 
     /// An integer as LONG text, `L<decimal>L\n` (protocols 0 and 1).
@@ -226,7 +250,7 @@ impl Encoder {
     }
 
     /// A float: BINFLOAT when `binary`, else FLOAT with Python's `repr`.
-    #[inline]
+    #[inline(always)]
     pub fn float(&mut self, value: f64, binary: bool) {
         if binary {
             let mut bytes = [0u8; 9];
@@ -234,11 +258,16 @@ impl Encoder {
             bytes[1..].copy_from_slice(&value.to_be_bytes());
             self.write(&bytes);
         } else {
-            let mut line = vec![Op::Float.byte()];
-            line.extend_from_slice(text::float_repr(value).as_bytes());
-            line.push(b'\n');
-            self.write(&line);
+            self.float_text(value);
         }
+    }
+
+    #[inline(never)]
+    fn float_text(&mut self, value: f64) {
+        let mut line = vec![Op::Float.byte()];
+        line.extend_from_slice(text::float_repr(value).as_bytes());
+        line.push(b'\n');
+        self.write(&line);
     }
 
     /// A bytes object (protocol 3+): SHORT_BINBYTES, BINBYTES or BINBYTES8.
@@ -444,12 +473,12 @@ mod tests {
     }
 
     #[test]
-    fn long_i64_is_minimal() {
+    fn long_i128_is_minimal() {
         let mut e = Encoder::default();
-        e.long_i64(1 << 40);
+        e.long_i128(1 << 40);
         assert_eq!(e.as_bytes(), b"\x8a\x06\0\0\0\0\0\x01");
         let mut e = Encoder::default();
-        e.long_i64(-(1 << 31) - 1);
+        e.long_i128(-(1 << 31) - 1);
         assert_eq!(e.as_bytes(), b"\x8a\x05\xff\xff\xff\x7f\xff");
     }
 

@@ -150,10 +150,13 @@ fn push_fixed(out: &mut String, digits: &str, decpt: i32) {
 /// The shortest little-endian two's-complement bytes that hold `value`,
 /// as LONG1 carries it (zero is the empty string): the first `len` bytes
 /// of the array. On the stack, as the pickler writes one per large int.
-pub fn minimal_le_twos_complement(value: i64) -> ([u8; 8], usize) {
-    let bytes = value.to_le_bytes();
-    let len = crate::integer::minimal_twos_complement_len(&bytes);
-    (bytes, len)
+#[inline]
+pub fn minimal_le_twos_complement(value: i128) -> ([u8; 16], usize) {
+    // Magnitude bits (those of `!value` for a negative one) plus a sign bit.
+    let magnitude = if value < 0 { !value } else { value };
+    let bits = 128 - magnitude.leading_zeros() as usize + 1;
+    let len = if value == 0 { 0 } else { bits.div_ceil(8) };
+    (value.to_le_bytes(), len)
 }
 
 #[cfg(test)]
@@ -212,7 +215,13 @@ mod tests {
         assert_eq!(minimal_le_twos_complement(-128), b"\x80");
         assert_eq!(minimal_le_twos_complement(-129), b"\x7f\xff");
         assert_eq!(minimal_le_twos_complement(-256), b"\x00\xff");
-        assert_eq!(minimal_le_twos_complement(i64::MIN), i64::MIN.to_le_bytes());
+        assert_eq!(minimal_le_twos_complement(-1), b"\xff");
+        assert_eq!(minimal_le_twos_complement(i64::MIN.into()), i64::MIN.to_le_bytes());
+        let above_i64 = i128::from(u64::MAX);
+        assert_eq!(minimal_le_twos_complement(above_i64), b"\xff\xff\xff\xff\xff\xff\xff\xff\x00");
+        assert_eq!(minimal_le_twos_complement(-above_i64), b"\x01\0\0\0\0\0\0\0\xff");
+        assert_eq!(minimal_le_twos_complement(i128::MIN), i128::MIN.to_le_bytes());
+        assert_eq!(minimal_le_twos_complement(i128::MAX), i128::MAX.to_le_bytes());
     }
 
     #[test]

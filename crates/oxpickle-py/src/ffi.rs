@@ -140,16 +140,24 @@ pub fn list_reserve(list: &Bound<'_, PyList>, additional: usize) -> PyResult<()>
     Ok(())
 }
 
+/// An exact int too large for an i64 whose magnitude fits in 64 bits, as
+/// an i128 (None when it is wider): its low 64 bits and its sign, which
+/// the failed i64 conversion reported, without CPython's byte loop.
+pub fn int_within_64_bits(int: &Bound<'_, PyAny>, negative: bool) -> PyResult<Option<i128>> {
+    if magnitude_bits(int)? > 64 {
+        return Ok(None);
+    }
+    // SAFETY: an exact int, for which the masked conversion cannot fail.
+    let low = i128::from(unsafe { ffi::PyLong_AsUnsignedLongLongMask(int.as_ptr()) });
+    // The mask gives a negative value modulo 2**64.
+    Ok(Some(if negative { low - (1 << 64) } else { low }))
+}
+
 /// Little-endian two's-complement bytes of an int too large for an i64,
 /// as few as CPython's pickler writes for LONG1/LONG4, into `bytes` (a
 /// buffer the caller reuses, so large ints cost no allocation each).
 pub fn int_to_le_bytes(int: &Bound<'_, PyAny>, bytes: &mut Vec<u8>) -> PyResult<()> {
-    let py = int.py();
-    // SAFETY: `int` is an exact int (the caller dispatched on its type).
-    let bits = unsafe { _PyLong_NumBits(int.as_ptr()) };
-    if bits == usize::MAX {
-        return Err(PyErr::fetch(py));
-    }
+    let bits = magnitude_bits(int)?;
     let len = (bits >> 3) + 1;
     bytes.clear();
     bytes.resize(len, 0);
@@ -158,11 +166,21 @@ pub fn int_to_le_bytes(int: &Bound<'_, PyAny>, bytes: &mut Vec<u8>) -> PyResult<
     let status =
         unsafe { ffi::_PyLong_AsByteArray(int.as_ptr().cast(), bytes.as_mut_ptr(), len, 1, 1) };
     if status < 0 {
-        return Err(PyErr::fetch(py));
+        return Err(PyErr::fetch(int.py()));
     }
     // A negative value may carry one redundant sign byte.
     oxpickle_core::integer::trim_twos_complement(bytes);
     Ok(())
+}
+
+/// Bits in the magnitude of an exact int.
+fn magnitude_bits(int: &Bound<'_, PyAny>) -> PyResult<usize> {
+    // SAFETY: `int` is an exact int (the caller dispatched on its type).
+    let bits = unsafe { _PyLong_NumBits(int.as_ptr()) };
+    if bits == usize::MAX {
+        return Err(PyErr::fetch(int.py()));
+    }
+    Ok(bits)
 }
 
 /// The next entry of a set, advancing `pos`; borrowed, so the caller

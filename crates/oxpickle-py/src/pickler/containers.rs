@@ -287,6 +287,7 @@ impl<'py> Dumper<'py, '_> {
     }
 
     /// A sequence item; a failure names its position.
+    #[inline(always)]
     pub(super) fn save_at(&mut self, item: &Bound<'py, PyAny>, index: usize) -> PyResult<()> {
         self.save(item).map_err(|err| self.unwinding(err, || Step::Index(index)))
     }

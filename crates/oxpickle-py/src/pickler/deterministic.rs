@@ -65,6 +65,6 @@ impl<'py> Dumper<'py, '_> {
         let mut memo = PickleMemo::default();
         let mut keyer = Dumper::new(self.py, Output::new(None), &mut memo, settings, hooks)?;
         keyer.save(obj)?;
-        Ok(keyer.out.enc.as_bytes().to_vec())
+        Ok(keyer.out.into_vec())
     }
 }

@@ -5,7 +5,7 @@
 //! memoized), the memo, str and bytes, containers, and last the reduce
 //! protocol. Exact builtin types never call Python-level code here.
 
-use std::collections::HashSet;
+use super::address::AddressSet;
 
 use oxpickle_core::Op;
 use pyo3::exceptions::PyValueError;
@@ -92,7 +92,7 @@ pub struct Dumper<'py, 'm> {
 #[derive(Default)]
 struct FastMode {
     nesting: usize,
-    open: HashSet<usize>,
+    open: AddressSet,
 }
 
 impl<'py, 'm> Dumper<'py, 'm> {
@@ -143,10 +143,19 @@ impl<'py, 'm> Dumper<'py, 'm> {
         saved.map_err(|err| self.describe_failure(err))
     }
 
-    /// Pickles one object.
-    #[inline]
+    /// Pickles one object. Without a `persistent_id` hook, None, bools,
+    /// ints and floats are written here, inlined into each container's
+    /// loop: they are most of the items of big lists and dicts.
+    #[inline(always)]
     pub fn save(&mut self, obj: &Bound<'py, PyAny>) -> PyResult<()> {
-        self.save_object(obj, true)
+        if self.hooks.persistent_id.is_some() {
+            return self.save_object(obj, true);
+        }
+        self.out.opcode_boundary()?;
+        if self.write_scalar(obj)? {
+            return Ok(());
+        }
+        self.save_compound(obj)
     }
 
     /// Pickles one object; `persistent` is false for the id a
@@ -156,23 +165,15 @@ impl<'py, 'm> Dumper<'py, 'm> {
         if persistent && self.hooks.persistent_id.is_some() && self.save_persistent_id(obj)? {
             return Ok(());
         }
-        let kind = exact_type(obj);
-        match kind {
-            Exact::NoneType => {
-                self.out.enc.op(Op::None);
-                return Ok(());
-            }
-            Exact::Bool => {
-                self.save_bool(obj);
-                return Ok(());
-            }
-            Exact::Int => return self.save_int(obj),
-            Exact::Float => {
-                self.save_float(obj);
-                return Ok(());
-            }
-            _ => {}
+        if self.write_scalar(obj)? {
+            return Ok(());
         }
+        self.save_compound(obj)
+    }
+
+    /// Anything but the scalars: through the memo, then by type.
+    fn save_compound(&mut self, obj: &Bound<'py, PyAny>) -> PyResult<()> {
+        let kind = exact_type(obj);
         let unshared = self.is_unshared(obj, kind);
         if !unshared {
             if let Some(index) = self.memo.get(obj) {

@@ -82,7 +82,8 @@ impl<'py> Dumper<'py, '_> {
             let message = format!("Can't pickle local object {}", name.repr()?);
             return Ok(Err(pickling_error(py, message)));
         }
-        let module_name = which_module(obj, &path)?;
+        let path_names = attribute_names(&name, &path)?;
+        let module_name = which_module(obj, &path_names)?;
         let module = match import_module(&module_name) {
             Ok(module) => module,
             Err(err) => {
@@ -94,7 +95,7 @@ impl<'py> Dumper<'py, '_> {
                 return Ok(Err(chained(py, err, message)));
             }
         };
-        let Some((found, parent)) = deep_attribute(&module, &path)? else {
+        let Some((found, parent)) = deep_attribute(&module, &path_names)? else {
             let message = format!(
                 "Can't pickle {}: attribute lookup {name_text} on {module_name} failed",
                 repr(obj)
@@ -223,7 +224,10 @@ impl<'py> Dumper<'py, '_> {
 /// The module an object lives in: its `__module__`, or else the first
 /// module in `sys.modules` whose attribute path leads to the object, or
 /// else `__main__`.
-pub fn which_module<'py>(obj: &Bound<'py, PyAny>, path: &[&str]) -> PyResult<Bound<'py, PyAny>> {
+pub fn which_module<'py>(
+    obj: &Bound<'py, PyAny>,
+    path: &[Bound<'py, PyString>],
+) -> PyResult<Bound<'py, PyAny>> {
     let py = obj.py();
     if let Some(module) = lookup_attr(obj.as_any(), pyo3::intern!(py, "__module__"))? {
         if !module.is_none() {
@@ -246,6 +250,18 @@ pub fn which_module<'py>(obj: &Bound<'py, PyAny>, path: &[&str]) -> PyResult<Bou
     Ok(pyo3::intern!(py, "__main__").clone().into_any())
 }
 
+/// The components of a dotted name as str objects; an undotted name is
+/// the name object itself, whose hash is usually cached already.
+fn attribute_names<'py>(
+    name: &Bound<'py, PyAny>,
+    path: &[&str],
+) -> PyResult<Vec<Bound<'py, PyString>>> {
+    if let ([_], Ok(whole)) = (path, name.cast_exact::<PyString>()) {
+        return Ok(vec![whole.clone()]);
+    }
+    Ok(path.iter().map(|part| PyString::new(name.py(), part)).collect())
+}
+
 fn import_module<'py>(name: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
     Ok(name.py().import(name.cast::<PyString>()?)?.into_any())
 }
@@ -254,12 +270,12 @@ fn import_module<'py>(name: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
 /// or None when an attribute is missing.
 pub fn deep_attribute<'py>(
     root: &Bound<'py, PyAny>,
-    path: &[&str],
+    path: &[Bound<'py, PyString>],
 ) -> PyResult<Option<(Bound<'py, PyAny>, Bound<'py, PyAny>)>> {
     let mut parent = root.clone();
     let mut current = root.clone();
     for part in path {
-        let Some(next) = lookup_attr(&current, &PyString::new(current.py(), part))? else {
+        let Some(next) = lookup_attr(&current, part)? else {
             return Ok(None);
         };
         parent = std::mem::replace(&mut current, next);

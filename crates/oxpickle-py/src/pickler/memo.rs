@@ -4,10 +4,9 @@
 //! object freed mid-dump could hand its address to a new one, which would
 //! then be written as a back-reference to the dead object.
 
-use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
-
 use pyo3::prelude::*;
+
+use super::address::AddressMap;
 
 /// A memo slot: the index written in PUT/GET and the object it stands for.
 pub struct Slot {
@@ -16,12 +15,24 @@ pub struct Slot {
 }
 
 /// Identity-keyed memo, persistent across `dump()` calls until cleared.
-#[derive(Default)]
 pub struct PickleMemo {
-    slots: HashMap<usize, Slot, BuildHasherDefault<AddressHasher>>,
+    slots: AddressMap<Slot>,
     /// The next free slot index; also counts slots reserved for objects
     /// that stand in for another (see `reserve`).
     next: usize,
+}
+
+/// Slots a new memo has room for: enough that pickling a small object
+/// (an array, a DataFrame) never regrows the table.
+const INITIAL_SLOTS: usize = 32;
+
+impl Default for PickleMemo {
+    fn default() -> Self {
+        PickleMemo {
+            slots: AddressMap::with_capacity_and_hasher(INITIAL_SLOTS, Default::default()),
+            next: 0,
+        }
+    }
 }
 
 impl PickleMemo {
@@ -67,35 +78,5 @@ impl PickleMemo {
     /// Every slot, in no particular order.
     pub fn slots(&self) -> impl Iterator<Item = &Slot> {
         self.slots.values()
-    }
-}
-
-/// A hasher for object addresses: they are unique already, so one multiply
-/// spreads them; the fold brings high bits down because the table indexes
-/// by the low bits and addresses are 16-byte aligned.
-#[derive(Default)]
-pub struct AddressHasher(u64);
-
-impl Hasher for AddressHasher {
-    fn write(&mut self, bytes: &[u8]) {
-        for &byte in bytes {
-            self.write_u64(u64::from(byte) ^ self.0.rotate_left(8));
-        }
-    }
-
-    #[inline]
-    fn write_usize(&mut self, address: usize) {
-        self.write_u64(address as u64);
-    }
-
-    #[inline]
-    fn write_u64(&mut self, value: u64) {
-        let mixed = value.wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        self.0 = mixed ^ (mixed >> 29);
-    }
-
-    #[inline]
-    fn finish(&self) -> u64 {
-        self.0
     }
 }

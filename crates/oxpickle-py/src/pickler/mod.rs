@@ -6,6 +6,7 @@
 //! cycle), and a `dispatch_table` set on the instance after `__init__` wins
 //! over a class attribute (loky relies on that).
 
+mod address;
 mod buffers;
 mod byvalue;
 mod containers;

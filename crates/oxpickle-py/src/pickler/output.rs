@@ -13,8 +13,8 @@ pub struct Output<'py> {
     pub enc: Encoder,
     /// The file's `write`, or None for `dumps`.
     write: Option<Bound<'py, PyAny>>,
-    /// `dumps` only: what came before each large payload, and the payloads
-    /// themselves, read in place; each is copied once, into the result.
+    /// `dumps` only: the result so far, in order: buffers set aside and
+    /// large payloads read in place. Each is copied once, into the result.
     pieces: Vec<Piece>,
 }
 
@@ -35,6 +35,8 @@ impl Piece {
 
 /// Payloads from this size up are not copied into the buffer by `dumps`.
 const IN_PLACE_MIN: usize = 1 << 20;
+/// `dumps` sets its buffer aside as a piece of the result from this size.
+const PIECE_SIZE: usize = 1 << 20;
 
 impl<'py> Output<'py> {
     pub fn new(write: Option<Bound<'py, PyAny>>) -> Self {
@@ -42,19 +44,31 @@ impl<'py> Output<'py> {
         Output { enc: Encoder::with_capacity(capacity), write, pieces: Vec::new() }
     }
 
-    /// Between opcodes: commit a full frame and, with a file, hand it over
-    /// so memory stays bounded by one frame. Without frames (protocols
-    /// below 4) the buffer is handed over at the same size.
+    /// Between opcodes: commit a full frame and hand the bytes over (see
+    /// `hand_over`). Without frames (protocols below 4) the bytes are
+    /// handed over at the same size.
     #[inline]
     pub fn opcode_boundary(&mut self) -> PyResult<()> {
         if self.enc.frame_is_full() {
             self.enc.commit_frame();
-            if self.write.is_some() {
-                self.flush()?;
-            }
-        } else if !self.enc.framing() && self.write.is_some() && self.enc.len() >= FRAME_SIZE_TARGET
-        {
-            self.flush()?;
+            self.hand_over()?;
+        } else if !self.enc.framing() && self.enc.len() >= FRAME_SIZE_TARGET {
+            self.hand_over()?;
+        }
+        Ok(())
+    }
+
+    /// With a file, writes what is buffered, so memory stays bounded by
+    /// one frame. Without one, sets a full buffer aside as a piece of the
+    /// result: the buffer never grows past a piece, so what is written is
+    /// not copied again by each reallocation.
+    fn hand_over(&mut self) -> PyResult<()> {
+        if self.write.is_some() {
+            return self.flush();
+        }
+        if self.enc.len() >= PIECE_SIZE {
+            let piece = self.enc.take_and_reserve(PIECE_SIZE + FRAME_SIZE_TARGET);
+            self.pieces.push(Piece::Encoded(piece));
         }
         Ok(())
     }
@@ -119,20 +133,39 @@ impl<'py> Output<'py> {
     }
 
     /// The bytes of a `dumps`, after the final frame is committed.
-    pub fn into_bytes(mut self, py: Python<'py>) -> PyResult<Bound<'py, PyBytes>> {
-        if self.pieces.is_empty() {
-            return bytes_releasing(py, self.enc.take());
-        }
-        let pieces: Vec<&[u8]> =
-            self.pieces.iter().map(Piece::bytes).chain([self.enc.as_bytes()]).collect();
-        let total = pieces.iter().map(|piece| piece.len()).sum();
+    pub fn into_bytes(self, py: Python<'py>) -> PyResult<Bound<'py, PyBytes>> {
+        let mut pieces = self.into_pieces();
+        let total = pieces.iter().map(|piece| piece.bytes().len()).sum();
         filled_bytes(py, total, |out| {
-            let mut at = 0;
-            for piece in pieces {
-                out[at..at + piece.len()].copy_from_slice(piece);
-                at += piece.len();
+            // From the end, each piece freed once copied: the result and
+            // the pieces are never both whole in memory.
+            let mut end = out.len();
+            while let Some(piece) = pieces.pop() {
+                let start = end - piece.bytes().len();
+                match piece {
+                    Piece::Encoded(buffer) => copy_releasing(&mut out[start..end], buffer),
+                    Piece::InPlace(view) => out[start..end].copy_from_slice(view.as_slice()),
+                }
+                end = start;
             }
         })
+    }
+
+    /// The bytes of a `dumps` as one vector, after the final frame is
+    /// committed.
+    pub fn into_vec(self) -> Vec<u8> {
+        let pieces = self.into_pieces();
+        let mut bytes = Vec::with_capacity(pieces.iter().map(|piece| piece.bytes().len()).sum());
+        for piece in &pieces {
+            bytes.extend_from_slice(piece.bytes());
+        }
+        bytes
+    }
+
+    fn into_pieces(mut self) -> Vec<Piece> {
+        let last = self.enc.take();
+        self.pieces.push(Piece::Encoded(last));
+        self.pieces
     }
 }
 
@@ -159,21 +192,19 @@ fn filled_bytes(
     Ok(bytes.cast_into::<PyBytes>()?)
 }
 
-/// The result of a `dumps` copied out of the encoder's buffer from the
-/// end, the buffer shrinking behind each chunk: the memory both hold at
-/// once stays about one copy of the result, not two.
-fn bytes_releasing(py: Python<'_>, mut buffer: Vec<u8>) -> PyResult<Bound<'_, PyBytes>> {
+/// Copies `buffer` into `out` (of the same length) from the end, the
+/// buffer shrinking behind each chunk: a large buffer and its copy are
+/// never both whole in memory.
+fn copy_releasing(out: &mut [u8], mut buffer: Vec<u8>) {
     const CHUNK: usize = 1 << 18;
-    filled_bytes(py, buffer.len(), |out| {
-        let mut end = out.len();
-        while end > 0 {
-            let start = end.saturating_sub(CHUNK);
-            out[start..end].copy_from_slice(&buffer[start..end]);
-            buffer.truncate(start);
-            buffer.shrink_to_fit();
-            end = start;
-        }
-    })
+    let mut end = out.len();
+    while end > 0 {
+        let start = end.saturating_sub(CHUNK);
+        out[start..end].copy_from_slice(&buffer[start..end]);
+        buffer.truncate(start);
+        buffer.shrink_to_fit();
+        end = start;
+    }
 }
 
 /// Encoder refusals as the exceptions CPython raises for them.

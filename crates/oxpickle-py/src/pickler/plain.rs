@@ -10,22 +10,21 @@
 //! `__getstate__` alone: the same bytes, without the bound method, the
 //! reduce tuple and the checks CPython repeats per instance.
 
-use std::collections::HashMap;
-
 use pyo3::ffi;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyTuple, PyType};
 
+use super::address::AddressMap;
 use super::dumper::Dumper;
 use super::reduce::{NewObj, ReduceParts};
-use crate::ffi::owned;
+use crate::ffi::{lookup_attr, owned};
 
 /// Classes seen in one dump: whether their instances take the fast path.
 /// The classes are held, so an address cannot be reused by another class
 /// while the dump runs.
 #[derive(Default)]
 pub struct PlainTypes {
-    known: HashMap<usize, (Py<PyType>, PlainType)>,
+    known: AddressMap<(Py<PyType>, PlainType)>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -37,11 +36,6 @@ enum PlainType {
     },
     No,
 }
-
-/// The dunders whose defaults make the reduction the default one, and
-/// those whose presence changes it.
-const MUST_BE_OBJECTS: [&str; 3] = ["__reduce_ex__", "__reduce__", "__class__"];
-const MUST_BE_ABSENT: [&str; 2] = ["__getnewargs_ex__", "__getnewargs__"];
 
 impl<'py> Dumper<'py, '_> {
     /// Whether `obj` is an instance of a class already seen reducing the
@@ -88,13 +82,19 @@ impl<'py> Dumper<'py, '_> {
     ) -> PyResult<bool> {
         let py = self.py;
         let object = py.get_type::<pyo3::types::PyAny>();
-        for name in MUST_BE_OBJECTS {
+        // Interned names: type attribute lookups hit CPython's method cache.
+        let must_be_objects = [
+            pyo3::intern!(py, "__reduce_ex__"),
+            pyo3::intern!(py, "__reduce__"),
+            pyo3::intern!(py, "__class__"),
+        ];
+        for name in must_be_objects {
             if !class.getattr(name)?.is(&object.getattr(name)?) {
                 return Ok(false);
             }
         }
-        for name in MUST_BE_ABSENT {
-            if class.hasattr(name)? {
+        for name in [pyo3::intern!(py, "__getnewargs_ex__"), pyo3::intern!(py, "__getnewargs__")] {
+            if lookup_attr(class.as_any(), name)?.is_some() {
                 return Ok(false);
             }
         }

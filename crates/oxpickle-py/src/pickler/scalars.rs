@@ -1,6 +1,7 @@
 //! None, bool, int and float: atoms, written inline and never memoized.
 
 use std::os::raw::c_int;
+use std::ptr::addr_of_mut;
 
 use oxpickle_core::Op;
 use pyo3::ffi;
@@ -8,10 +9,33 @@ use pyo3::prelude::*;
 
 use super::dumper::Dumper;
 use super::output::encode_error;
-use crate::ffi::int_to_le_bytes;
+use crate::ffi::{int_to_le_bytes, int_within_64_bits};
 
 impl<'py> Dumper<'py, '_> {
-    pub(super) fn save_bool(&mut self, obj: &Bound<'py, PyAny>) {
+    /// Writes `obj` if it is None, a bool, an int or a float (exact types:
+    /// subclasses reduce like any object); false for anything else.
+    #[inline(always)]
+    pub(super) fn write_scalar(&mut self, obj: &Bound<'py, PyAny>) -> PyResult<bool> {
+        let ty = obj.get_type_ptr();
+        // SAFETY: only the addresses of the static type objects and of
+        // None are taken; nothing is read or written through them.
+        unsafe {
+            if ty == addr_of_mut!(ffi::PyFloat_Type) {
+                self.save_float(obj);
+            } else if ty == addr_of_mut!(ffi::PyLong_Type) {
+                self.save_int(obj)?;
+            } else if obj.as_ptr() == ffi::Py_None() {
+                self.out.enc.op(Op::None);
+            } else if ty == addr_of_mut!(ffi::PyBool_Type) {
+                self.save_bool(obj);
+            } else {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+
+    fn save_bool(&mut self, obj: &Bound<'py, PyAny>) {
         // SAFETY: comparing against the True singleton's address only.
         let value = obj.as_ptr() == unsafe { ffi::Py_True() };
         if self.proto >= 2 {
@@ -21,21 +45,43 @@ impl<'py> Dumper<'py, '_> {
         }
     }
 
-    pub(super) fn save_int(&mut self, obj: &Bound<'py, PyAny>) -> PyResult<()> {
+    #[inline(always)]
+    fn save_int(&mut self, obj: &Bound<'py, PyAny>) -> PyResult<()> {
         let mut overflow: c_int = 0;
         // SAFETY: `obj` is an exact int, for which this call cannot fail;
         // overflow is reported through `overflow`.
         let value = unsafe { ffi::PyLong_AsLongAndOverflow(obj.as_ptr(), &mut overflow) };
+        if overflow == 0 && self.bin {
+            if let Ok(small) = i32::try_from(value) {
+                self.out.enc.int32(small, true);
+                return Ok(());
+            }
+        }
+        self.save_wide_int(obj, value, overflow)
+    }
+
+    /// Ints past 32 bits, and every int in text protocols.
+    #[inline(never)]
+    fn save_wide_int(
+        &mut self,
+        obj: &Bound<'py, PyAny>,
+        value: i64,
+        overflow: c_int,
+    ) -> PyResult<()> {
         if overflow == 0 {
             if let Ok(small) = i32::try_from(value) {
                 self.out.enc.int32(small, self.bin);
                 return Ok(());
             }
             if self.proto >= 2 {
-                self.out.enc.long_i64(value);
+                self.out.enc.long_i128(value.into());
                 return Ok(());
             }
         } else if self.proto >= 2 {
+            if let Some(value) = int_within_64_bits(obj, overflow < 0)? {
+                self.out.enc.long_i128(value);
+                return Ok(());
+            }
             let mut bytes = std::mem::take(&mut self.int_bytes);
             let written = int_to_le_bytes(obj, &mut bytes)
                 .and_then(|()| self.out.enc.long_binary(&bytes).map_err(encode_error));
@@ -47,7 +93,8 @@ impl<'py> Dumper<'py, '_> {
         Ok(())
     }
 
-    pub(super) fn save_float(&mut self, obj: &Bound<'py, PyAny>) {
+    #[inline(always)]
+    fn save_float(&mut self, obj: &Bound<'py, PyAny>) {
         // SAFETY: `obj` is an exact float.
         let value = unsafe { ffi::PyFloat_AS_DOUBLE(obj.as_ptr()) };
         self.out.enc.float(value, self.bin);

@@ -8,6 +8,8 @@ use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyDict, PySet, PyString, PyTuple};
 
+use crate::pickler::address::AddressMap;
+
 pub struct ByValueHelpers {
     /// `_byvalue._by_value_modules`, read directly to skip the call when empty.
     pub registered_modules: Py<PySet>,
@@ -16,7 +18,7 @@ pub struct ByValueHelpers {
     pub dynamic_module_reduce: Py<PyAny>,
     pub imported_submodules: Py<PyAny>,
     /// Reducers by exact type for what the stdlib cannot pickle.
-    pub reducers: HashMap<usize, Py<PyAny>>,
+    pub reducers: AddressMap<Py<PyAny>>,
     /// Reducers for objects whose by-reference name the receiver cannot import.
     pub by_value_reducers: Py<PyDict>,
     /// Builtin types known by their name in the `types` module.
@@ -41,7 +43,7 @@ impl ByValueHelpers {
         let module = py.import("oxpickle._byvalue")?;
         let reconstruct = py.import("oxpickle._reconstruct")?;
         let get = |name: &str| -> PyResult<Py<PyAny>> { Ok(module.getattr(name)?.unbind()) };
-        let mut reducers = HashMap::new();
+        let mut reducers = AddressMap::default();
         for (class, reducer) in module.getattr("REDUCERS")?.cast::<PyDict>()?.iter() {
             // Types in the table are module-level classes that live as long
             // as the interpreter, so their address is a stable key.

@@ -208,3 +208,38 @@ def test_instances_reached_through_their_own_class_keep_identity():
     objs = [node.default, node(), node.default]
     loaded = oxpickle.loads(oxpickle.dumps(objs))
     assert loaded[0] is loaded[2] is type(loaded[0]).default
+
+
+class SlotsOwnGetstate(Slots):
+    __slots__ = ()
+
+    def __getstate__(self):
+        return (None, {"x": -1})
+
+
+class Unpicklable:
+    def __reduce__(self):
+        raise ValueError("no pickling this")
+
+
+def test_slotted_instances_with_no_slot_set_or_their_own_getstate():
+    bare = [Slots.__new__(Slots) for _ in range(3)]
+    own = [SlotsOwnGetstate(i) for i in range(3)]
+    loaded_bare, loaded_own = oxpickle.loads(oxpickle.dumps([bare, own]))
+    assert [_state(o) for o in loaded_bare] == [_state(o) for o in bare]
+    assert [o.x for o in loaded_own] == [-1, -1, -1]
+
+
+def test_slot_values_shared_between_instances_keep_identity():
+    shared = ["shared"]
+    objs = [SlotData(shared), SlotData(shared), SlotData(1, shared)]
+    loaded = oxpickle.loads(oxpickle.dumps(objs))
+    assert loaded[0].n is loaded[1].n is loaded[2].s
+    assert loaded[0].n == shared
+
+
+def test_a_slot_value_that_fails_is_named_by_its_attribute():
+    objs = [SlotData(1), SlotData(2, {"k": Unpicklable()})]
+    with pytest.raises(ValueError) as failure:
+        oxpickle.dumps(objs)
+    assert "root[1].s['k']" in "".join(failure.value.__notes__)

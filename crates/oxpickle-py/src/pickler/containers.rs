@@ -32,7 +32,10 @@ impl<'py> Dumper<'py, '_> {
         if !small {
             self.out.enc.op(Op::Mark);
         }
-        self.items_context(false, |dumper| {
+        // A tuple is memoized after its items, so a shared one may be
+        // walked again through them; an unshared one cannot be reached again.
+        let revisit_safe = self.is_being_saved_unshared(obj);
+        self.items_context(revisit_safe, |dumper| {
             tuple.iter().enumerate().try_for_each(|(index, item)| dumper.save_at(&item, index))
         })?;
         // Reached again through its own items: the tuple is in the memo

@@ -213,7 +213,8 @@ impl<'py, 'm> Dumper<'py, 'm> {
     /// through the same slot, which is harmless only if the container is
     /// not walked twice: true when the container was memoized (or found
     /// unshared) before its items, as lists, dicts, sets and a reduce's
-    /// state are, not tuples or a reduce's arguments (`revisit_safe`).
+    /// state are, or is an unshared tuple; not a shared tuple or a
+    /// reduce's arguments (`revisit_safe`).
     /// Objects holding no references (str, bytes) cannot be in a cycle.
     /// The root is excluded: it arrives as a borrowed reference.
     #[inline]
@@ -234,11 +235,23 @@ impl<'py, 'm> Dumper<'py, 'm> {
         result
     }
 
+    /// Whether objects that cannot be reached twice go without a memo
+    /// entry in this dump.
+    pub fn skips_unshared_memo(&self) -> bool {
+        self.skip_unshared_memo
+    }
+
+    /// Whether `obj`, the object being saved, was found unshared.
+    #[inline]
+    pub fn is_being_saved_unshared(&self, obj: &Bound<'py, PyAny>) -> bool {
+        self.unshared == address(obj)
+    }
+
     /// Memoizes `obj` and writes the PUT/MEMOIZE for it, unless it cannot
     /// be reached again (see `is_unshared`) or fast mode is on.
     #[inline]
     pub fn memoize(&mut self, obj: &Bound<'py, PyAny>) -> PyResult<()> {
-        if self.fast.is_some() || self.unshared == address(obj) {
+        if self.fast.is_some() || self.is_being_saved_unshared(obj) {
             return Ok(());
         }
         let index = self.memo.insert(obj);

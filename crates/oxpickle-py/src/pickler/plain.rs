@@ -9,13 +9,20 @@
 //! later instances skip the call and its tuples and are written from
 //! `__getstate__` alone: the same bytes, without the bound method, the
 //! reduce tuple and the checks CPython repeats per instance.
+//!
+//! Instances of slotted classes without a `__dict__` (dataclasses with
+//! `slots=True`) that keep `object.__getstate__` skip that call too: its
+//! state, `(None, {slot: value})`, is written from the slots directly,
+//! never built.
 
+use oxpickle_core::Op;
 use pyo3::ffi;
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyTuple, PyType};
+use pyo3::types::{PyDict, PyList, PyString, PyTuple, PyType};
 
 use super::address::AddressMap;
 use super::dumper::Dumper;
+use super::path::Step;
 use super::reduce::{NewObj, ReduceParts};
 use crate::ffi::{lookup_attr, owned};
 
@@ -27,12 +34,13 @@ pub struct PlainTypes {
     known: AddressMap<(Py<PyType>, PlainType)>,
 }
 
-#[derive(Clone, Copy, PartialEq, Eq)]
 enum PlainType {
     /// Reduced by the default; `has_dict` tells whether an instance may
-    /// shadow `__reduce_ex__` in its own `__dict__`.
+    /// shadow `__reduce_ex__` in its own `__dict__`; `slot_names` is the
+    /// class's `__slotnames__` when the state can be read from the slots.
     Yes {
         has_dict: bool,
+        slot_names: Option<Py<PyList>>,
     },
     No,
 }
@@ -43,7 +51,9 @@ impl<'py> Dumper<'py, '_> {
     pub(super) fn is_plain_instance(&self, obj: &Bound<'py, PyAny>) -> PyResult<bool> {
         let class = obj.get_type();
         match self.plain_types.known.get(&(class.as_ptr() as usize)) {
-            Some((_, PlainType::Yes { has_dict })) => Ok(!(*has_dict && shadows_reduce_ex(obj)?)),
+            Some((_, PlainType::Yes { has_dict, .. })) => {
+                Ok(!(*has_dict && shadows_reduce_ex(obj)?))
+            }
             _ => Ok(false),
         }
     }
@@ -64,7 +74,8 @@ impl<'py> Dumper<'py, '_> {
             // SAFETY: `class` is a live type object.
             let has_dict =
                 unsafe { (*class.as_ptr().cast::<ffi::PyTypeObject>()).tp_dictoffset } != 0;
-            PlainType::Yes { has_dict }
+            let slot_names = if has_dict { None } else { self.default_slot_state(&class)? };
+            PlainType::Yes { has_dict, slot_names }
         } else {
             PlainType::No
         };
@@ -114,25 +125,92 @@ impl<'py> Dumper<'py, '_> {
         }))
     }
 
+    /// For a class without `__dict__`: its `__slotnames__` (which the
+    /// first reduction cached on it) when `object.__getstate__` makes the
+    /// state, and no hook could see the state objects we do not build.
+    fn default_slot_state(&self, class: &Bound<'py, PyType>) -> PyResult<Option<Py<PyList>>> {
+        let py = self.py;
+        if self.hooks.persistent_id.is_some()
+            || self.hooks.reducer_override.is_some()
+            || !self.skips_unshared_memo()
+        {
+            return Ok(None);
+        }
+        let getstate = pyo3::intern!(py, "__getstate__");
+        let object = py.get_type::<pyo3::types::PyAny>();
+        let Some(default) = lookup_attr(object.as_any(), getstate)? else {
+            return Ok(None);
+        };
+        if !class.getattr(getstate)?.is(&default) {
+            return Ok(None);
+        }
+        let own = class.getattr(pyo3::intern!(py, "__dict__"))?;
+        let names = own.get_item(pyo3::intern!(py, "__slotnames__")).ok();
+        Ok(names.and_then(|names| names.cast_into_exact::<PyList>().ok()).map(Bound::unbind))
+    }
+
     /// Writes `obj` as its default reduction would: NEWOBJ of its class,
     /// then BUILD with what `__getstate__` returns (unless None).
     pub(super) fn save_plain_instance(&mut self, obj: &Bound<'py, PyAny>) -> PyResult<()> {
         let py = self.py;
+        let slot_names = match self.plain_types.known.get(&(obj.get_type_ptr() as usize)) {
+            Some((_, PlainType::Yes { slot_names: Some(names), .. })) => Some(names.clone_ref(py)),
+            _ => None,
+        };
+        if let Some(names) = slot_names {
+            let parts = self.plain_parts(obj, None)?;
+            self.write_reduction(parts, NewObj::Plain, Some(obj), None)?;
+            return self.write_default_slot_state(obj, names.bind(py));
+        }
         let name = pyo3::intern!(py, "__getstate__");
         // SAFETY: a live object and an interned str; a new reference or
         // null with an exception set comes back.
         let state =
             owned(py, unsafe { ffi::PyObject_CallMethodNoArgs(obj.as_ptr(), name.as_ptr()) })?;
-        let parts = ReduceParts {
-            callable: self.stdlib.newobj.bind(py).clone(),
-            args: PyTuple::new(py, [obj.get_type()])?,
-            state: (!state.is_none()).then_some(state),
+        let parts = self.plain_parts(obj, (!state.is_none()).then_some(state))?;
+        self.write_reduction(parts, NewObj::Plain, Some(obj), None)
+    }
+
+    /// `(copyreg.__newobj__, (cls,), state)`. The class's `__class__` is
+    /// object's, so `obj.__class__` is its type: NEWOBJ needs no check.
+    fn plain_parts(
+        &self,
+        obj: &Bound<'py, PyAny>,
+        state: Option<Bound<'py, PyAny>>,
+    ) -> PyResult<ReduceParts<'py>> {
+        Ok(ReduceParts {
+            callable: self.stdlib.newobj.bind(self.py).clone(),
+            args: PyTuple::new(self.py, [obj.get_type()])?,
+            state,
             list_items: None,
             dict_items: None,
             state_setter: None,
-        };
-        // The class's __class__ is object's, so obj.__class__ is its type.
-        self.write_reduction(parts, NewObj::Plain, Some(obj), None)
+        })
+    }
+
+    /// The state `object.__getstate__` gives an instance without
+    /// `__dict__`, `(None, {name: value})` over the slots that are set (no
+    /// state at all when none is), then BUILD.
+    fn write_default_slot_state(
+        &mut self,
+        obj: &Bound<'py, PyAny>,
+        names: &Bound<'py, PyList>,
+    ) -> PyResult<()> {
+        let mut slots = Vec::with_capacity(names.len());
+        for name in names.iter() {
+            let name = name.cast_into::<PyString>()?;
+            if let Some(value) = lookup_attr(obj, &name)? {
+                slots.push((name, value));
+            }
+        }
+        if slots.is_empty() {
+            return Ok(());
+        }
+        // The values can be reached only through the instance, which is
+        // memoized by now.
+        self.items_context(true, |dumper| dumper.write_slot_state(&slots, Some(Step::Attr)))?;
+        self.out.enc.op(Op::Build);
+        Ok(())
     }
 }
 

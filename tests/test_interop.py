@@ -727,6 +727,35 @@ def test_numpy_array_examples_round_trip_both_ways(arr):
         check_round_trips(arr, _check_array_against_stdlib(proto), protocols=[proto])
 
 
+@given(arrays=st.lists(numpy_arrays(), max_size=8))
+def test_arrays_pickle_as_numpy_reduces_them_without_asking_it(arrays):
+    # The first exact ndarray of the process shows how NumPy reduces arrays;
+    # later ones are written without asking (pickler/arrays.rs): same bytes,
+    # same buffers, and NumPy's other reductions where it would use them.
+    arrays = [np.arange(3.0), *arrays, np.arange(3.0).view(np.matrix), np.zeros(2, dtype="V0")]
+
+    def dumped(module, **kwargs):
+        out, buffers = io.BytesIO(), []
+        module.Pickler(out, 5, buffer_callback=buffers.append, **kwargs).dump(arrays)
+        return out.getvalue(), [bytes(buffer.raw()) for buffer in buffers]
+
+    assert dumped(oxpickle) == dumped(pickle)
+    out = io.BytesIO()
+    oxpickle.Pickler(out, 5).dump(arrays)
+    assert out.getvalue() == _stdlib_pickler_bytes(arrays, 5)
+    # What the stdlib makes of them is the reference: NumPy itself does
+    # not bring back every byte order of a non-contiguous array.
+    reloaded = pickle.loads(pickle.dumps(arrays, 5))
+    for expected, actual in zip(reloaded, oxpickle.loads(oxpickle.dumps(arrays, 5)), strict=True):
+        assert_arrays_equivalent(expected, actual, expected)
+
+
+def _stdlib_pickler_bytes(obj, proto):
+    out = io.BytesIO()
+    pickle.Pickler(out, proto).dump(obj)
+    return out.getvalue()
+
+
 @pytest.mark.parametrize(
     "scalar",
     [np.float64(-0.0), np.float32(np.nan), np.int8(-3), np.uint64(2**64 - 1), np.bool_(True),

@@ -20,6 +20,8 @@ extern "C" {
     ) -> c_int;
     /// The buffer a `pickle.PickleBuffer` wraps.
     fn PyPickleBuffer_GetBuffer(obj: *mut ffi::PyObject) -> *const ffi::Py_buffer;
+    /// A new `pickle.PickleBuffer` over an object's buffer.
+    fn PyPickleBuffer_FromObject(obj: *mut ffi::PyObject) -> *mut ffi::PyObject;
     static mut PyPickleBuffer_Type: ffi::PyTypeObject;
     /// Raises an audit event (PEP 578).
     fn PySys_Audit(event: *const c_char, format: *const c_char, ...) -> c_int;
@@ -211,6 +213,12 @@ pub fn pickle_buffer_view<'a>(buffer: &'a Bound<'_, PyAny>) -> PyResult<&'a ffi:
         let view = PyPickleBuffer_GetBuffer(buffer.as_ptr());
         view.as_ref().ok_or_else(|| PyErr::fetch(buffer.py()))
     }
+}
+
+/// `pickle.PickleBuffer(obj)`.
+pub fn new_pickle_buffer<'py>(obj: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+    // SAFETY: a live object; a new reference or null with an error set.
+    owned(obj.py(), unsafe { PyPickleBuffer_FromObject(obj.as_ptr()) })
 }
 
 /// Raises the `pickle.find_class` audit event, as the stdlib does.

@@ -7,6 +7,7 @@
 //! over a class attribute (loky relies on that).
 
 mod address;
+mod arrays;
 mod buffers;
 mod byvalue;
 mod containers;

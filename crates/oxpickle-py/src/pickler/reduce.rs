@@ -41,11 +41,14 @@ impl<'py> Dumper<'py, '_> {
             reduce.call1((obj,))?
         } else if self.is_plain_instance(obj)? {
             return self.save_plain_instance(obj);
+        } else if let Some(parts) = self.known_array_reduction(obj)? {
+            return self.write_reduction(parts, NewObj::No, Some(obj), None);
         } else if let Some(reduce_ex) =
             lookup_attr(obj.as_any(), pyo3::intern!(self.py, "__reduce_ex__"))?
         {
             let reduced = reduce_ex.call1((self.proto,))?;
             self.learn_plain_type(obj, &reduced)?;
+            self.learn_array_reduction(obj, &reduced)?;
             reduced
         } else if let Some(reduce) =
             lookup_attr(obj.as_any(), pyo3::intern!(self.py, "__reduce__"))?

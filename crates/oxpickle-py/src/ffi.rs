@@ -109,35 +109,48 @@ pub fn is_class(obj: &Bound<'_, PyAny>) -> bool {
     unsafe { ffi::PyType_Check(obj.as_ptr()) != 0 }
 }
 
-/// Makes room in an exact list for `additional` more items, growing its
-/// storage by half at least. Pickles fill long lists in batches of 1000
-/// (APPENDS); CPython grows a list by an eighth, so past 8000 items every
-/// batch would reallocate, and often copy, the whole item array again.
-pub fn list_reserve(list: &Bound<'_, PyList>, additional: usize) -> PyResult<()> {
+/// Appends `items` to an exact list, handing their references over: no
+/// temporary list and no reference counting per item, as a slice
+/// assignment would cost. The item storage grows by half at least:
+/// pickles fill long lists in batches of 1000 (APPENDS), and CPython grows
+/// a list by an eighth, so past 8000 items every batch would reallocate,
+/// and often copy, the whole item array again.
+pub fn list_extend<'py>(
+    list: &Bound<'py, PyList>,
+    items: impl ExactSizeIterator<Item = Bound<'py, PyAny>>,
+) -> PyResult<()> {
+    let additional = items.len();
     let raw = list.as_ptr().cast::<ffi::PyListObject>();
     // SAFETY: `list` is an exact list, so its object is a PyListObject; its
     // item array comes from PyMem, as CPython's own list_resize assumes,
-    // and only grows here, so items and length stay valid. CPython resizes
-    // in place later as long as the length is at least half the capacity,
-    // which holds since the capacity at most doubles the length needed.
+    // and only grows here. CPython resizes in place later as long as the
+    // length is at least half the capacity, which holds since the capacity
+    // at most doubles the length needed. Each slot past the length is then
+    // written once, with a reference we own, before the length covers it;
+    // no Python code runs in between (the items only move).
     unsafe {
         let len = ffi::Py_SIZE(list.as_ptr()) as usize;
         let allocated = (*raw).allocated as usize;
         let needed = len.saturating_add(additional);
-        if needed <= allocated {
-            return Ok(());
+        if needed > allocated {
+            let capacity = needed.max(allocated + allocated / 2);
+            let bytes = capacity
+                .checked_mul(std::mem::size_of::<*mut ffi::PyObject>())
+                .filter(|&bytes| bytes <= ffi::PY_SSIZE_T_MAX as usize)
+                .ok_or_else(|| pyo3::exceptions::PyMemoryError::new_err("list too long"))?;
+            let storage = ffi::PyMem_Realloc((*raw).ob_item.cast(), bytes);
+            if storage.is_null() {
+                return Err(pyo3::exceptions::PyMemoryError::new_err(()));
+            }
+            (*raw).ob_item = storage.cast();
+            (*raw).allocated = capacity as ffi::Py_ssize_t;
         }
-        let capacity = needed.max(allocated + allocated / 2);
-        let bytes = capacity
-            .checked_mul(std::mem::size_of::<*mut ffi::PyObject>())
-            .filter(|&bytes| bytes <= ffi::PY_SSIZE_T_MAX as usize)
-            .ok_or_else(|| pyo3::exceptions::PyMemoryError::new_err("list too long"))?;
-        let items = ffi::PyMem_Realloc((*raw).ob_item.cast(), bytes);
-        if items.is_null() {
-            return Err(pyo3::exceptions::PyMemoryError::new_err(()));
+        let mut end = len;
+        for item in items.take(additional) {
+            *(*raw).ob_item.add(end) = item.into_ptr();
+            end += 1;
         }
-        (*raw).ob_item = items.cast();
-        (*raw).allocated = capacity as ffi::Py_ssize_t;
+        (*raw).ob_base.ob_size = end as ffi::Py_ssize_t;
     }
     Ok(())
 }

@@ -99,18 +99,9 @@ impl<'py> Machine<'py, '_> {
             return Ok(());
         };
         if let Ok(target) = target.cast_exact::<PyList>() {
-            // One slice assignment copies the pointers, where an append per
-            // item would check and grow each time (C's unpickler does the
-            // same); the list grows geometrically first.
-            crate::ffi::list_reserve(target, self.stack.len() - at)?;
-            let items = self.take_list(at)?;
-            let end = ffi::PY_SSIZE_T_MAX;
-            // SAFETY: `target` is an exact list and `items` a list; the
-            // slice assignment takes its own references to the items.
-            if unsafe { ffi::PyList_SetSlice(target.as_ptr(), end, end, items.as_ptr()) } < 0 {
-                return Err(PyErr::fetch(self.py));
-            }
-            return Ok(());
+            // The references move from the stack into the list's storage,
+            // where C's unpickler builds a list to assign as a slice.
+            return self.move_to_list(at, target);
         }
         if let Some(extend) = lookup_attr(target.as_any(), pyo3::intern!(self.py, "extend"))? {
             let items = self.take_list(at)?;

@@ -305,6 +305,12 @@ impl<'py, 'm> Machine<'py, 'm> {
         }
     }
 
+    /// Moves `stack[start..]` to the end of an exact list.
+    pub fn move_to_list(&mut self, start: usize, list: &Bound<'py, PyList>) -> PyResult<()> {
+        self.check_take(start)?;
+        crate::ffi::list_extend(list, self.stack.drain(start..))
+    }
+
     /// `stack[start..]` may be taken only from above the fence.
     #[inline]
     fn check_take(&self, start: usize) -> PyResult<()> {

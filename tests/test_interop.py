@@ -475,6 +475,40 @@ def test_loaded_strs_have_cpythons_width_for_their_widest_character(text):
         assert loaded.isascii() == all(ord(c) < 128 for c in text)
 
 
+UTF8_EDGES = [
+    b"\xc2\x80", b"\xdf\xbf", b"\xe0\xa0\x80", b"\xef\xbf\xbf", b"\xf0\x90\x80\x80",
+    b"\xf4\x8f\xbf\xbf", b"\xed\x9f\xbf", b"\xed\xa0\x80", b"\xed\xbf\xbf",
+    b"\xc0\x80", b"\xc1\xbf", b"\xe0\x80\x80", b"\xf0\x80\x80\x80", b"\xf4\x90\x80\x80",
+    b"\xf5\x80\x80\x80", b"\xff", b"\x80", b"\xc3", b"\xe2\x82", b"\xf0\x9f\x98",
+    b"\xc3\x28", b"\xe2\x28\xa1", b"\xf0\x28\x8c\xbc",
+]
+
+
+@given(
+    parts=st.lists(
+        st.binary(max_size=4)
+        | one_of_values(UTF8_EDGES)
+        | st.text(max_size=3).map(lambda text: text.encode("utf-8", "surrogatepass")),
+        max_size=6,
+    )
+)
+def test_any_bytes_as_binunicode_load_as_the_stdlib_loads_them(parts):
+    # The unpickler checks and decodes UTF-8 itself; whatever the bytes,
+    # the str or the error must be the stdlib's ("surrogatepass").
+    payload = b"".join(parts)
+    data = b"\x80\x04\x8c" + bytes([len(payload)]) + payload + b"."
+    try:
+        expected = pickle.loads(data)
+    except UnicodeDecodeError as error:
+        with pytest.raises(UnicodeDecodeError) as ours:
+            oxpickle.loads(data)
+        assert (ours.value.start, ours.value.end) == (error.start, error.end)
+    else:
+        loaded = oxpickle.loads(data)
+        assert loaded == expected
+        assert loaded.isascii() == expected.isascii()
+
+
 def test_self_referencing_containers_point_to_themselves():
     lst = [1]
     lst.append(lst)

@@ -19,7 +19,7 @@ pub fn decode_surrogatepass<'py>(py: Python<'py>, data: &[u8]) -> PyResult<Bound
     if data.is_ascii() {
         return new_str(py, data.len(), 0x7f, |target: &mut [u8]| target.copy_from_slice(data));
     }
-    let Ok(text) = std::str::from_utf8(data) else {
+    let Some((count, widest)) = scan(data) else {
         // SAFETY: the pointer and length describe `data`; the error
         // handler's name is NUL-terminated.
         return owned(py, unsafe {
@@ -30,22 +30,79 @@ pub fn decode_surrogatepass<'py>(py: Python<'py>, data: &[u8]) -> PyResult<Bound
             )
         });
     };
-    let (count, widest) =
-        text.chars().fold((0usize, 0u32), |(count, widest), c| (count + 1, widest.max(c.into())));
     match widest {
-        0..=0xff => new_str(py, count, widest, |target: &mut [u8]| fill(target, text)),
-        0x100..=0xffff => new_str(py, count, widest, |target: &mut [u16]| fill(target, text)),
-        _ => new_str(py, count, widest, |target: &mut [u32]| fill(target, text)),
+        0..=0xff => new_str(py, count, widest, |target: &mut [u8]| fill(target, data)),
+        0x100..=0xffff => new_str(py, count, widest, |target: &mut [u16]| fill(target, data)),
+        _ => new_str(py, count, widest, |target: &mut [u32]| fill(target, data)),
     }
 }
 
-/// Writes each code point of `text` into one unit of `target`, which the
-/// caller sized to the number of code points and chose wide enough.
-fn fill<T: TryFrom<u32>>(target: &mut [T], text: &str) {
-    for (unit, c) in target.iter_mut().zip(text.chars()) {
-        if let Ok(value) = T::try_from(u32::from(c)) {
+/// The number of code points in `data` and a bound on the widest that
+/// picks the same str kind (0x7f, 0xff, 0xffff or 0x10ffff); None unless
+/// `data` is valid UTF-8 without surrogates. One pass, where the standard
+/// library's check and then a walk over the chars would take two.
+fn scan(data: &[u8]) -> Option<(usize, u32)> {
+    let continuation = |at: usize| data.get(at).is_some_and(|&b| b & 0xc0 == 0x80);
+    let (mut at, mut count, mut widest) = (0, 0, 0x7f);
+    while let Some(&lead) = data.get(at) {
+        let (len, wide) = match lead {
+            0x00..=0x7f => (1, 0x7f),
+            0xc2..=0xc3 => (2, 0xff),
+            0xc4..=0xdf => (2, 0xffff),
+            0xe0..=0xef => {
+                let second = *data.get(at + 1)?;
+                let allowed = match lead {
+                    0xe0 => 0xa0..=0xbf,
+                    0xed => 0x80..=0x9f, // past it are the surrogates
+                    _ => 0x80..=0xbf,
+                };
+                if !allowed.contains(&second) {
+                    return None;
+                }
+                (3, 0xffff)
+            }
+            0xf0..=0xf4 => {
+                let second = *data.get(at + 1)?;
+                let allowed = match lead {
+                    0xf0 => 0x90..=0xbf,
+                    0xf4 => 0x80..=0x8f,
+                    _ => 0x80..=0xbf,
+                };
+                if !allowed.contains(&second) {
+                    return None;
+                }
+                (4, 0x10ffff)
+            }
+            _ => return None,
+        };
+        if !(at + 1..at + len).all(continuation) {
+            return None;
+        }
+        at += len;
+        count += 1;
+        widest = widest.max(wide);
+    }
+    Some((count, widest))
+}
+
+/// Writes each code point of `data`, valid UTF-8 as `scan` found it, into
+/// one unit of `target`, which the caller sized to the number of code
+/// points and chose wide enough.
+fn fill<T: TryFrom<u32>>(target: &mut [T], data: &[u8]) {
+    let mut at = 0;
+    for unit in target.iter_mut() {
+        let lead = u32::from(data[at]);
+        let tail = |n: usize| u32::from(data[at + n] & 0x3f);
+        let (code, len) = match lead {
+            0x00..=0x7f => (lead, 1),
+            0xc0..=0xdf => ((lead & 0x1f) << 6 | tail(1), 2),
+            0xe0..=0xef => ((lead & 0x0f) << 12 | tail(1) << 6 | tail(2), 3),
+            _ => ((lead & 0x07) << 18 | tail(1) << 12 | tail(2) << 6 | tail(3), 4),
+        };
+        if let Ok(value) = T::try_from(code) {
             *unit = value;
         }
+        at += len;
     }
 }
 

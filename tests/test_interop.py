@@ -600,6 +600,9 @@ WIDE = {
     "big_bytes": bytes(range(256)) * 1_000,
     "big_bytearray": bytearray(b"\x01\x02") * 100_000,
     "big_int": 7**50_000,
+    # Past 8 MiB, results are built in memory advised into huge pages.
+    "huge_bytes": bytes(range(256)) * 40_000,
+    "huge_bytearray": bytearray(b"\x01\x02\x03") * 3_000_000,
 }
 
 

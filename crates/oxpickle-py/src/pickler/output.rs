@@ -188,6 +188,7 @@ fn filled_bytes(
     let out = unsafe {
         std::slice::from_raw_parts_mut(ffi::PyBytes_AsString(bytes.as_ptr()).cast::<u8>(), len)
     };
+    crate::ffi::advise_huge_pages(out);
     fill(out);
     Ok(bytes.cast_into::<PyBytes>()?)
 }

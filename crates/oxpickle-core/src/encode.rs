@@ -108,13 +108,19 @@ impl Encoder {
     }
 
     /// Appends the first `len` bytes of `bytes`: for a few bytes, a copy
-    /// of fixed size and a truncation cost less than a copy of `len`.
+    /// of fixed size into the spare capacity costs less than a copy of
+    /// `len`, and inlines whatever the caller's size.
     #[inline(always)]
     fn write_prefix<const N: usize>(&mut self, bytes: &[u8; N], len: usize) {
         self.open_frame_if_needed(N);
-        let end = self.out.len() + len.min(N);
-        self.out.extend_from_slice(bytes);
-        self.out.truncate(end);
+        self.out.reserve(N);
+        let start = self.out.len();
+        // SAFETY: `reserve` made room for N more bytes past the length; all
+        // N are written before the length grows over the first `len` of them.
+        unsafe {
+            std::ptr::copy_nonoverlapping(bytes.as_ptr(), self.out.as_mut_ptr().add(start), N);
+            self.out.set_len(start + len.min(N));
+        }
     }
 
     #[inline]
@@ -123,13 +129,19 @@ impl Encoder {
         self.out.push(byte);
     }
 
-    #[inline]
+    #[inline(always)]
     fn open_frame_if_needed(&mut self, extra: usize) {
         if self.framing && self.frame_start.is_none() {
-            self.out.reserve(FRAME_HEADER_SIZE + extra);
-            self.frame_start = Some(self.out.len());
-            self.out.extend_from_slice(&[0u8; FRAME_HEADER_SIZE]);
+            self.open_frame(extra);
         }
+    }
+
+    /// Reserves the header of a new frame, once per frame.
+    #[cold]
+    fn open_frame(&mut self, extra: usize) {
+        self.out.reserve(FRAME_HEADER_SIZE + extra);
+        self.frame_start = Some(self.out.len());
+        self.out.extend_from_slice(&[0u8; FRAME_HEADER_SIZE]);
     }
 
     /// Whether the open frame has reached the size at which it is committed.
@@ -192,13 +204,14 @@ impl Encoder {
             return;
         }
         let le = value.to_le_bytes();
-        if le[2] != 0 || le[3] != 0 {
-            self.write(&[Op::BinInt.byte(), le[0], le[1], le[2], le[3]]);
+        let (op, len) = if le[2] != 0 || le[3] != 0 {
+            (Op::BinInt, 5)
         } else if le[1] != 0 {
-            self.write(&[Op::BinInt2.byte(), le[0], le[1]]);
+            (Op::BinInt2, 3)
         } else {
-            self.write(&[Op::BinInt1.byte(), le[0]]);
-        }
+            (Op::BinInt1, 2)
+        };
+        self.write_prefix(&[op.byte(), le[0], le[1], le[2], le[3]], len);
     }
 
     #[inline(never)]
@@ -256,7 +269,7 @@ impl Encoder {
             let mut bytes = [0u8; 9];
             bytes[0] = Op::BinFloat.byte();
             bytes[1..].copy_from_slice(&value.to_be_bytes());
-            self.write(&bytes);
+            self.write_prefix(&bytes, bytes.len());
         } else {
             self.float_text(value);
         }

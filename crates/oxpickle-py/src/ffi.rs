@@ -211,6 +211,39 @@ pub fn list_extend<'py>(
     Ok(())
 }
 
+/// The value of an exact int below 2**60 in magnitude (at most two
+/// digits), read from the object itself where CPython 3.11's layout
+/// allows; None to ask `PyLong_AsLongAndOverflow`. `thirty_bit_digits`
+/// says the interpreter stores 30-bit digits in 32-bit words.
+#[inline(always)]
+pub fn small_int_value(int: &Bound<'_, PyAny>, thirty_bit_digits: bool) -> Option<i64> {
+    #[cfg(not(Py_3_12))]
+    if thirty_bit_digits {
+        // SAFETY: an exact int is a PyLongObject: a variable-size header
+        // whose size is the signed number of digits, then the digits, least
+        // significant first; only as many as the size says are read.
+        unsafe {
+            // Not Py_SIZE, which refuses ints (their size field changed
+            // meaning in 3.12).
+            let size = (*int.as_ptr().cast::<ffi::PyVarObject>()).ob_size;
+            let digits = int
+                .as_ptr()
+                .cast::<u8>()
+                .add(std::mem::size_of::<ffi::PyVarObject>())
+                .cast::<u32>();
+            let magnitude = match size.unsigned_abs() {
+                0 => 0,
+                1 => i64::from(*digits),
+                2 => i64::from(*digits) | i64::from(*digits.add(1)) << 30,
+                _ => return None,
+            };
+            return Some(if size < 0 { -magnitude } else { magnitude });
+        }
+    }
+    let _ = (int, thirty_bit_digits);
+    None
+}
+
 /// An exact int too large for an i64 whose magnitude fits in 64 bits, as
 /// an i128 (None when it is wider): its low 64 bits and its sign, which
 /// the failed i64 conversion reported, without CPython's byte loop.

@@ -30,6 +30,10 @@ pub struct Stdlib {
     pub getattr: Py<PyAny>,
     /// `pickle.PicklingError`, which failed dumps are reported as.
     pub pickling_error: Py<PyAny>,
+    /// Whether ints store 30-bit digits in 32-bit words, the layout
+    /// `ffi::small_int_value` reads (`sys.int_info`; a build may choose
+    /// 15-bit digits).
+    pub thirty_bit_digits: bool,
 }
 
 static STDLIB: PyOnceLock<Stdlib> = PyOnceLock::new();
@@ -61,6 +65,11 @@ impl Stdlib {
             newobj: copyreg.getattr("__newobj__")?.unbind(),
             getattr: py.import("builtins")?.getattr("getattr")?.unbind(),
             pickling_error: py.import("pickle")?.getattr("PicklingError")?.unbind(),
+            thirty_bit_digits: {
+                let info = py.import("sys")?.getattr("int_info")?;
+                info.getattr("bits_per_digit")?.extract::<u32>()? == 30
+                    && info.getattr("sizeof_digit")?.extract::<u32>()? == 4
+            },
         })
     }
 }

@@ -9,7 +9,7 @@ use pyo3::prelude::*;
 
 use super::dumper::Dumper;
 use super::output::encode_error;
-use crate::ffi::{int_to_le_bytes, int_within_64_bits};
+use crate::ffi::{int_to_le_bytes, int_within_64_bits, small_int_value};
 
 impl<'py> Dumper<'py, '_> {
     /// Writes `obj` if it is None, a bool, an int or a float (exact types:
@@ -47,10 +47,16 @@ impl<'py> Dumper<'py, '_> {
 
     #[inline(always)]
     fn save_int(&mut self, obj: &Bound<'py, PyAny>) -> PyResult<()> {
-        let mut overflow: c_int = 0;
-        // SAFETY: `obj` is an exact int, for which this call cannot fail;
-        // overflow is reported through `overflow`.
-        let value = unsafe { ffi::PyLong_AsLongAndOverflow(obj.as_ptr(), &mut overflow) };
+        let (value, overflow) = match small_int_value(obj, self.stdlib.thirty_bit_digits) {
+            Some(value) => (value, 0),
+            None => {
+                let mut overflow: c_int = 0;
+                // SAFETY: `obj` is an exact int, for which this call cannot
+                // fail; overflow is reported through `overflow`.
+                let value = unsafe { ffi::PyLong_AsLongAndOverflow(obj.as_ptr(), &mut overflow) };
+                (value, overflow)
+            }
+        };
         if overflow == 0 && self.bin {
             if let Ok(small) = i32::try_from(value) {
                 self.out.enc.int32(small, true);

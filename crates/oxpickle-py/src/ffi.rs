@@ -129,36 +129,6 @@ pub fn advise_huge_pages(buffer: &mut [u8]) {
     }
 }
 
-/// `bytes(data)`, in huge pages when large (see `advise_huge_pages`).
-pub fn new_bytes<'py>(py: Python<'py>, data: &[u8]) -> PyResult<Bound<'py, PyAny>> {
-    // SAFETY: a null source asks for an uninitialised bytes object of
-    // `len` bytes, which is filled whole before anything else sees it.
-    unsafe {
-        let bytes = owned(py, ffi::PyBytes_FromStringAndSize(std::ptr::null(), data.len() as _))?;
-        let target = ffi::PyBytes_AsString(bytes.as_ptr()).cast::<u8>();
-        fill_fresh(std::slice::from_raw_parts_mut(target, data.len()), data);
-        Ok(bytes)
-    }
-}
-
-/// `bytearray(data)`, in huge pages when large (see `advise_huge_pages`).
-pub fn new_bytearray<'py>(py: Python<'py>, data: &[u8]) -> PyResult<Bound<'py, PyAny>> {
-    // SAFETY: as for `new_bytes`, with a bytearray's own storage.
-    unsafe {
-        let array =
-            owned(py, ffi::PyByteArray_FromStringAndSize(std::ptr::null(), data.len() as _))?;
-        let target = ffi::PyByteArray_AsString(array.as_ptr()).cast::<u8>();
-        fill_fresh(std::slice::from_raw_parts_mut(target, data.len()), data);
-        Ok(array)
-    }
-}
-
-/// Copies `data` into memory just allocated for it.
-fn fill_fresh(target: &mut [u8], data: &[u8]) {
-    advise_huge_pages(target);
-    target.copy_from_slice(data);
-}
-
 /// Whether `obj`'s type is `type` or a subclass of it (a class object).
 pub fn is_class(obj: &Bound<'_, PyAny>) -> bool {
     // SAFETY: PyType_Check only reads the object's type flags.

@@ -23,14 +23,10 @@ impl<'py> Machine<'py, '_> {
                 self.push(text);
                 return Ok(());
             }
-            Op::ShortBinBytes | Op::BinBytes | Op::BinBytes8 => {
-                self.push(crate::ffi::new_bytes(self.py, data)?);
-                return Ok(());
-            }
-            Op::ByteArray8 => {
-                self.push(crate::ffi::new_bytearray(self.py, data)?);
-                return Ok(());
-            }
+            Op::ShortBinBytes | Op::BinBytes | Op::BinBytes8 => unsafe {
+                ffi::PyBytes_FromStringAndSize(ptr, len)
+            },
+            Op::ByteArray8 => unsafe { ffi::PyByteArray_FromStringAndSize(ptr, len) },
             Op::Unicode => unsafe {
                 ffi::PyUnicode_DecodeRawUnicodeEscape(ptr, len, std::ptr::null())
             },

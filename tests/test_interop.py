@@ -9,6 +9,7 @@ is checked separately, by the tests named ``..._byte_identical_to_c_pickle``.
 """
 
 import collections
+import contextlib
 import datetime as dt
 import decimal
 import enum
@@ -508,6 +509,46 @@ def test_any_bytes_as_binunicode_load_as_the_stdlib_loads_them(parts):
         loaded = oxpickle.loads(data)
         assert loaded == expected
         assert loaded.isascii() == expected.isascii()
+
+
+class RepeatsItsItems(list):
+    # listitems from an iterator that yields one list (alone, or in a
+    # tuple) twice while holding the only other reference to it.
+    def __reduce__(self):
+        repeated = ([],) if self else []
+        return (RepeatsItsItems, (), None, itertools.chain([0], itertools.repeat(repeated, 2)))
+
+
+@pytest.mark.parametrize("in_tuple", [False, True])
+def test_an_object_an_iterator_yields_twice_keeps_its_identity(in_tuple):
+    obj = RepeatsItsItems([1] if in_tuple else [])
+    for dumps in (oxpickle.dumps, _ox_dumps_via_pickler):
+        loaded = oxpickle.loads(dumps(obj, 5))
+        first, second = (loaded[1][0], loaded[2][0]) if in_tuple else (loaded[1], loaded[2])
+        assert first is second
+
+
+def test_appends_to_a_list_being_sorted_fails_as_the_stdlib_does():
+    module = types.ModuleType("sorted_victim")
+    module.target = [3, 1, 2]
+    data = b"\x80\x04csorted_victim\ntarget\n(K\x07K\x08e."  # APPENDS onto that list
+    outcomes = []
+    with _registered_module(module):
+        for loads in (pickle.loads, oxpickle.loads):
+            module.target[:] = [3, 1, 2]
+            with pytest.raises(ValueError, match="modified during sort"):
+                module.target.sort(key=lambda item, loads=loads: (loads(data), item)[1])
+            outcomes.append(sorted(module.target))
+    assert outcomes[0] == outcomes[1]
+
+
+@contextlib.contextmanager
+def _registered_module(module):
+    sys.modules[module.__name__] = module
+    try:
+        yield
+    finally:
+        del sys.modules[module.__name__]
 
 
 def test_self_referencing_containers_point_to_themselves():

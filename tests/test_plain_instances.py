@@ -49,6 +49,34 @@ class InheritedSlots(Slots):
         self.z = -i
 
 
+@dataclasses.dataclass(slots=True)
+class OneSlot:
+    n: int
+
+
+class RepeatedSlot(Slots):
+    # A slot a base already has: __slotnames__ lists "x" twice.
+    __slots__ = ("x",)
+
+
+class OwnGetattribute:
+    # Hands each instance its own __getstate__, which pickle asks for.
+    __slots__ = ("x",)
+
+    def __init__(self, i):
+        self.x = i
+
+    def __getattribute__(self, name):
+        if name != "__getstate__":
+            return object.__getattribute__(self, name)
+
+        def getstate():
+            none, slots = object.__getstate__(self)
+            return none, {key: ("redacted", value) for key, value in slots.items()}
+
+        return getstate
+
+
 @dataclasses.dataclass
 class Data:
     n: int
@@ -112,6 +140,9 @@ CLASSES = [
     InheritedSlots,
     Data,
     SlotData,
+    OneSlot,
+    RepeatedSlot,
+    OwnGetattribute,
     OwnGetstate,
     OwnReduce,
     NewArgs,

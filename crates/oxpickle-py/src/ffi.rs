@@ -147,6 +147,20 @@ pub fn list_extend<'py>(
 ) -> PyResult<()> {
     let additional = items.len();
     let raw = list.as_ptr().cast::<ffi::PyListObject>();
+    // SAFETY: reading a field of an exact list.
+    let sorting = unsafe { (*raw).allocated } < 0;
+    if sorting || cfg!(Py_GIL_DISABLED) {
+        // A list being sorted has set its storage aside (sort then reports
+        // the change), and a free-threaded build manages the storage
+        // another way: a slice assignment handles both.
+        let end = ffi::PY_SSIZE_T_MAX;
+        let slice = PyList::new(list.py(), items)?;
+        // SAFETY: two exact lists; the assignment takes its own references.
+        if unsafe { ffi::PyList_SetSlice(list.as_ptr(), end, end, slice.as_ptr()) } < 0 {
+            return Err(PyErr::fetch(list.py()));
+        }
+        return Ok(());
+    }
     // SAFETY: `list` is an exact list, so its object is a PyListObject; its
     // item array comes from PyMem, as CPython's own list_resize assumes,
     // and only grows here. CPython resizes in place later as long as the

@@ -130,9 +130,14 @@ fn buffer_reduction<'py>(
 }
 
 /// Whether `obj` is exactly a `numpy.ndarray` (not a subclass, which
-/// NumPy reduces another way).
+/// NumPy reduces another way, nor a class written in Python that only
+/// bears the name).
 fn is_numpy_ndarray(obj: &Bound<'_, PyAny>) -> bool {
-    // SAFETY: a live type object's tp_name is a NUL-terminated C string.
-    let name = unsafe { CStr::from_ptr((*obj.get_type_ptr()).tp_name) };
-    name == c"numpy.ndarray"
+    let class = obj.get_type_ptr();
+    // SAFETY: a live type object's flags and tp_name, a NUL-terminated C
+    // string, are only read.
+    unsafe {
+        (*class).tp_flags & ffi::Py_TPFLAGS_HEAPTYPE == 0
+            && CStr::from_ptr((*class).tp_name) == c"numpy.ndarray"
+    }
 }

@@ -213,8 +213,8 @@ impl<'py, 'm> Dumper<'py, 'm> {
     /// through the same slot, which is harmless only if the container is
     /// not walked twice: true when the container was memoized (or found
     /// unshared) before its items, as lists, dicts, sets and a reduce's
-    /// state are, or is an unshared tuple; not a shared tuple or a
-    /// reduce's arguments (`revisit_safe`).
+    /// state are, or is an unshared tuple; not a shared tuple, a reduce's
+    /// arguments or the items an iterator yields (`revisit_safe`).
     /// Objects holding no references (str, bytes) cannot be in a cycle.
     /// The root is excluded: it arrives as a borrowed reference.
     #[inline]
@@ -233,12 +233,6 @@ impl<'py, 'm> Dumper<'py, 'm> {
         let result = save(self);
         self.revisit_safe = outer;
         result
-    }
-
-    /// Whether objects that cannot be reached twice go without a memo
-    /// entry in this dump.
-    pub fn skips_unshared_memo(&self) -> bool {
-        self.skip_unshared_memo
     }
 
     /// Whether `obj`, the object being saved, was found unshared.

@@ -12,17 +12,15 @@
 //!
 //! Instances of slotted classes without a `__dict__` (dataclasses with
 //! `slots=True`) that keep `object.__getstate__` skip that call too: its
-//! state, `(None, {slot: value})`, is written from the slots directly,
-//! never built.
+//! state, `(None, {slot: value})`, is built from the slots directly,
+//! without the method call and CPython's per-instance lookups.
 
-use oxpickle_core::Op;
 use pyo3::ffi;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyString, PyTuple, PyType};
 
 use super::address::AddressMap;
 use super::dumper::Dumper;
-use super::path::Step;
 use super::reduce::{NewObj, ReduceParts};
 use crate::ffi::{lookup_attr, owned};
 
@@ -92,6 +90,14 @@ impl<'py> Dumper<'py, '_> {
         reduced: &Bound<'py, PyAny>,
     ) -> PyResult<bool> {
         let py = self.py;
+        // SAFETY: `class` is a live type object; only a slot is read.
+        let getattro = unsafe { (*class.as_ptr().cast::<ffi::PyTypeObject>()).tp_getattro };
+        let generic = ffi::PyObject_GenericGetAttr as ffi::getattrofunc;
+        if !getattro.is_some_and(|getattro| std::ptr::fn_addr_eq(getattro, generic)) {
+            // A __getattribute__ or __getattr__ may hand out another
+            // __reduce_ex__ or __getstate__ per instance.
+            return Ok(false);
+        }
         let object = py.get_type::<pyo3::types::PyAny>();
         // Interned names: type attribute lookups hit CPython's method cache.
         let must_be_objects = [
@@ -127,15 +133,9 @@ impl<'py> Dumper<'py, '_> {
 
     /// For a class without `__dict__`: its `__slotnames__` (which the
     /// first reduction cached on it) when `object.__getstate__` makes the
-    /// state, and no hook could see the state objects we do not build.
+    /// state.
     fn default_slot_state(&self, class: &Bound<'py, PyType>) -> PyResult<Option<Py<PyList>>> {
         let py = self.py;
-        if self.hooks.persistent_id.is_some()
-            || self.hooks.reducer_override.is_some()
-            || !self.skips_unshared_memo()
-        {
-            return Ok(None);
-        }
         let getstate = pyo3::intern!(py, "__getstate__");
         let object = py.get_type::<pyo3::types::PyAny>();
         let Some(default) = lookup_attr(object.as_any(), getstate)? else {
@@ -157,16 +157,15 @@ impl<'py> Dumper<'py, '_> {
             Some((_, PlainType::Yes { slot_names: Some(names), .. })) => Some(names.clone_ref(py)),
             _ => None,
         };
-        if let Some(names) = slot_names {
-            let parts = self.plain_parts(obj, None)?;
-            self.write_reduction(parts, NewObj::Plain, Some(obj), None)?;
-            return self.write_default_slot_state(obj, names.bind(py));
-        }
-        let name = pyo3::intern!(py, "__getstate__");
-        // SAFETY: a live object and an interned str; a new reference or
-        // null with an exception set comes back.
-        let state =
-            owned(py, unsafe { ffi::PyObject_CallMethodNoArgs(obj.as_ptr(), name.as_ptr()) })?;
+        let state = match slot_names {
+            Some(names) => default_slot_state(obj, names.bind(py))?,
+            None => {
+                let name = pyo3::intern!(py, "__getstate__");
+                // SAFETY: a live object and an interned str; a new reference
+                // or null with an exception set comes back.
+                owned(py, unsafe { ffi::PyObject_CallMethodNoArgs(obj.as_ptr(), name.as_ptr()) })?
+            }
+        };
         let parts = self.plain_parts(obj, (!state.is_none()).then_some(state))?;
         self.write_reduction(parts, NewObj::Plain, Some(obj), None)
     }
@@ -187,31 +186,26 @@ impl<'py> Dumper<'py, '_> {
             state_setter: None,
         })
     }
+}
 
-    /// The state `object.__getstate__` gives an instance without
-    /// `__dict__`, `(None, {name: value})` over the slots that are set (no
-    /// state at all when none is), then BUILD.
-    fn write_default_slot_state(
-        &mut self,
-        obj: &Bound<'py, PyAny>,
-        names: &Bound<'py, PyList>,
-    ) -> PyResult<()> {
-        let mut slots = Vec::with_capacity(names.len());
-        for name in names.iter() {
-            let name = name.cast_into::<PyString>()?;
-            if let Some(value) = lookup_attr(obj, &name)? {
-                slots.push((name, value));
-            }
+/// What `object.__getstate__` returns for an instance without `__dict__`:
+/// `(None, {name: value})` over the slots that are set, or None when none
+/// is.
+fn default_slot_state<'py>(
+    obj: &Bound<'py, PyAny>,
+    names: &Bound<'py, PyList>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let py = obj.py();
+    let slots = PyDict::new(py);
+    for name in names.iter() {
+        if let Some(value) = lookup_attr(obj, name.cast::<PyString>()?)? {
+            slots.set_item(name, value)?;
         }
-        if slots.is_empty() {
-            return Ok(());
-        }
-        // The values can be reached only through the instance, which is
-        // memoized by now.
-        self.items_context(true, |dumper| dumper.write_slot_state(&slots, Some(Step::Attr)))?;
-        self.out.enc.op(Op::Build);
-        Ok(())
     }
+    if slots.is_empty() {
+        return Ok(py.None().into_bound(py));
+    }
+    Ok(PyTuple::new(py, [py.None().into_bound(py), slots.into_any()])?.into_any())
 }
 
 /// Whether `obj`'s own `__dict__` holds a `__reduce_ex__`, which pickle

@@ -134,14 +134,16 @@ impl<'py> Dumper<'py, '_> {
             }
             self.memoize(obj)?;
         }
+        // An iterator may yield one object twice, holding the only other
+        // reference to it between: its items may be reached again.
         if let Some(items) = parts.list_items {
-            self.items_context(true, |dumper| {
+            self.items_context(false, |dumper| {
                 dumper.write_items(items, |d, i, item| d.save_at(item, i), Op::Append, Op::Appends)
             })
             .map_err(|err| self.unwinding(err, || Step::ReduceItems))?;
         }
         if let Some(items) = parts.dict_items {
-            self.items_context(true, |dumper| {
+            self.items_context(false, |dumper| {
                 dumper.write_items(items, |d, _, item| d.save_pair(item), Op::SetItem, Op::SetItems)
             })
             .map_err(|err| self.unwinding(err, || Step::ReduceItems))?;

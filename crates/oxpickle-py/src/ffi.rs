@@ -107,7 +107,7 @@ pub fn exact_type(obj: &Bound<'_, PyAny>) -> Exact {
 /// it then takes one page fault per 2 MiB instead of one per 4 KiB, which
 /// for a result of hundreds of megabytes costs more than the copy itself.
 /// Advice only: where huge pages are off or short, nothing changes.
-pub fn advise_huge_pages(buffer: &mut [u8]) {
+pub fn advise_huge_pages(buffer: &mut [std::mem::MaybeUninit<u8>]) {
     const HUGE_PAGE: usize = 2 << 20;
     if buffer.len() < 4 * HUGE_PAGE {
         return;

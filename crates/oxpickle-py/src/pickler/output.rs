@@ -1,6 +1,8 @@
 //! Where pickled bytes go: an in-memory encoder, flushed to the file's
 //! `write` frame by frame when there is a file.
 
+use std::mem::MaybeUninit;
+
 use oxpickle_core::{EncodeError, Encoder, FRAME_SIZE_TARGET};
 
 use crate::ffi::{owned, BufferView};
@@ -144,7 +146,7 @@ impl<'py> Output<'py> {
                 let start = end - piece.bytes().len();
                 match piece {
                     Piece::Encoded(buffer) => copy_releasing(&mut out[start..end], buffer),
-                    Piece::InPlace(view) => out[start..end].copy_from_slice(view.as_slice()),
+                    Piece::InPlace(view) => copy_into(&mut out[start..end], view.as_slice()),
                 }
                 end = start;
             }
@@ -175,7 +177,7 @@ impl<'py> Output<'py> {
 fn filled_bytes(
     py: Python<'_>,
     len: usize,
-    fill: impl FnOnce(&mut [u8]),
+    fill: impl FnOnce(&mut [MaybeUninit<u8>]),
 ) -> PyResult<Bound<'_, PyBytes>> {
     // SAFETY: a null source asks for an uninitialised bytes object of
     // `len` bytes (or null with MemoryError).
@@ -183,25 +185,38 @@ fn filled_bytes(
         ffi::PyBytes_FromStringAndSize(std::ptr::null(), len as ffi::Py_ssize_t)
     })?;
     // SAFETY: a new bytes object of exactly `len` bytes that nothing else
-    // refers to; the slice does not outlive this call, and `fill` writes
-    // every byte before the object is returned to Python.
+    // refers to, seen as not yet initialised; the slice does not outlive
+    // this call, and `fill` writes every byte before the object is
+    // returned to Python.
     let out = unsafe {
-        std::slice::from_raw_parts_mut(ffi::PyBytes_AsString(bytes.as_ptr()).cast::<u8>(), len)
+        std::slice::from_raw_parts_mut(
+            ffi::PyBytes_AsString(bytes.as_ptr()).cast::<MaybeUninit<u8>>(),
+            len,
+        )
     };
     crate::ffi::advise_huge_pages(out);
     fill(out);
     Ok(bytes.cast_into::<PyBytes>()?)
 }
 
+/// Copies `data` into `out`, of the same length.
+fn copy_into(out: &mut [MaybeUninit<u8>], data: &[u8]) {
+    debug_assert_eq!(out.len(), data.len(), "pieces are sized to the result");
+    let len = out.len().min(data.len());
+    // SAFETY: both slices hold at least `len` bytes and cannot overlap:
+    // `out` is a new object's storage.
+    unsafe { std::ptr::copy_nonoverlapping(data.as_ptr(), out.as_mut_ptr().cast(), len) };
+}
+
 /// Copies `buffer` into `out` (of the same length) from the end, the
 /// buffer shrinking behind each chunk: a large buffer and its copy are
 /// never both whole in memory.
-fn copy_releasing(out: &mut [u8], mut buffer: Vec<u8>) {
+fn copy_releasing(out: &mut [MaybeUninit<u8>], mut buffer: Vec<u8>) {
     const CHUNK: usize = 1 << 18;
     let mut end = out.len();
     while end > 0 {
         let start = end.saturating_sub(CHUNK);
-        out[start..end].copy_from_slice(&buffer[start..end]);
+        copy_into(&mut out[start..end], &buffer[start..end]);
         buffer.truncate(start);
         buffer.shrink_to_fit();
         end = start;

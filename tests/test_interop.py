@@ -698,6 +698,28 @@ def test_deep_data_dumps_byte_identical_to_c_pickle(kind):
     assert_byte_identical_to_c_pickle(_nested(kind, 500))
 
 
+class _OverwritesWhenReduced:
+    """Reduces to 0, after overwriting a buffer pickled before it."""
+
+    def __init__(self, target: bytearray):
+        self.target = target
+
+    def __reduce__(self):
+        self.target[:] = b"\xff" * len(self.target)
+        return (int, (0,))
+
+
+@pytest.mark.parametrize("size", [100, 100_000, 3 << 20])
+def test_payloads_are_pickled_as_they_were_when_written(size):
+    """A later reduce that changes an already-pickled buffer does not change
+    the pickle: the bytes are taken when the buffer is written, at every size."""
+    for dumps in (pickle.dumps, oxpickle.dumps, _ox_dumps_via_pickler):
+        target = bytearray(size)
+        stream = dumps([target, _OverwritesWhenReduced(target)], 5)
+        assert target == b"\xff" * size
+        assert pickle.loads(stream) == [bytearray(size), 0], dumps
+
+
 PY2_MAPPED_GLOBALS = [
     range(3),
     {1, 2},

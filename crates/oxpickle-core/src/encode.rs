@@ -4,6 +4,10 @@
 //! fits, 64 KiB frames, no frame under 4 bytes, large payloads outside
 //! frames) so that output can be compared byte for byte with `pickle`.
 
+mod buffer;
+
+pub use buffer::OutputBuffer;
+
 use crate::op::Op;
 use crate::text;
 
@@ -13,6 +17,10 @@ pub const FRAME_SIZE_TARGET: usize = 64 * 1024;
 const FRAME_SIZE_MIN: usize = 4;
 /// FRAME opcode plus its 8-byte length.
 const FRAME_HEADER_SIZE: usize = 9;
+/// Room reserved past a large payload for the opcodes that follow it (the
+/// rest of a reduce: a dtype, a shape), so that the buffer does not grow
+/// again for them once it holds a payload of hundreds of megabytes.
+const PAYLOAD_SLACK: usize = 1024;
 
 /// Why a value cannot be encoded.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -38,10 +46,10 @@ impl std::fmt::Display for EncodeError {
 
 impl std::error::Error for EncodeError {}
 
-/// An output buffer that knows about frames.
+/// Opcodes written into a buffer, with frames.
 #[derive(Debug, Default)]
-pub struct Encoder {
-    out: Vec<u8>,
+pub struct Encoder<B: OutputBuffer = Vec<u8>> {
+    out: B,
     framing: bool,
     /// Offset of the current frame's reserved header, if a frame is open.
     frame_start: Option<usize>,
@@ -50,7 +58,14 @@ pub struct Encoder {
 impl Encoder {
     /// An empty encoder with room for `capacity` bytes.
     pub fn with_capacity(capacity: usize) -> Self {
-        Encoder { out: Vec::with_capacity(capacity), framing: false, frame_start: None }
+        Encoder::new(Vec::with_capacity(capacity))
+    }
+}
+
+impl<B: OutputBuffer> Encoder<B> {
+    /// An encoder that appends to `out`.
+    pub fn new(out: B) -> Self {
+        Encoder { out, framing: false, frame_start: None }
     }
 
     /// Turns framing on or off; callers commit the open frame first.
@@ -66,7 +81,9 @@ impl Encoder {
     /// The bytes written so far (frames whose header is reserved but not
     /// yet committed are not valid pickle until `commit_frame`).
     pub fn as_bytes(&self) -> &[u8] {
-        &self.out
+        // SAFETY: the buffer's first `len()` bytes are initialised
+        // (OutputBuffer's contract) and borrowed with `self`.
+        unsafe { std::slice::from_raw_parts(self.out.as_ptr(), self.out.len()) }
     }
 
     /// Number of bytes buffered.
@@ -79,32 +96,52 @@ impl Encoder {
         self.out.is_empty()
     }
 
-    /// Hands over the buffered bytes and starts afresh. The frame, if any,
-    /// must be committed first.
-    pub fn take(&mut self) -> Vec<u8> {
-        debug_assert!(self.frame_start.is_none(), "take() with an open frame");
-        std::mem::take(&mut self.out)
+    /// The buffer written so far, with `fresh` taking its place. The
+    /// frame, if any, must be committed first.
+    pub fn replace_buffer(&mut self, fresh: B) -> B {
+        debug_assert!(self.frame_start.is_none(), "replace_buffer() with an open frame");
+        std::mem::replace(&mut self.out, fresh)
     }
 
-    /// Hands over the buffered bytes and goes on in a new buffer with room
-    /// for `capacity` bytes, so the bytes written so far are never copied
-    /// by a reallocation again. The frame, if any, must be committed first.
-    pub fn take_and_reserve(&mut self, capacity: usize) -> Vec<u8> {
-        debug_assert!(self.frame_start.is_none(), "take_and_reserve() with an open frame");
-        std::mem::replace(&mut self.out, Vec::with_capacity(capacity))
-    }
-
-    /// Drops the buffered bytes, keeping the allocation.
-    pub fn clear(&mut self) {
-        self.out.clear();
-        self.frame_start = None;
+    /// The buffer written, after the frame (if any) is committed.
+    pub fn into_buffer(self) -> B {
+        debug_assert!(self.frame_start.is_none(), "into_buffer() with an open frame");
+        self.out
     }
 
     /// Appends raw bytes, opening a frame first when framing is on.
     #[inline]
     pub fn write(&mut self, bytes: &[u8]) {
         self.open_frame_if_needed(bytes.len());
-        self.out.extend_from_slice(bytes);
+        self.append(bytes);
+    }
+
+    /// Whether there is room for `additional` more bytes, growing the
+    /// buffer if needed. When it cannot grow, the write is dropped: the
+    /// buffer keeps the reason for its owner (see `OutputBuffer::grow`).
+    #[inline(always)]
+    fn reserve(&mut self, additional: usize) -> bool {
+        self.out.capacity() - self.out.len() >= additional || self.out.grow(additional)
+    }
+
+    /// Appends `bytes` to the buffer, inside or outside a frame.
+    #[inline(always)]
+    fn append(&mut self, bytes: &[u8]) {
+        if !self.reserve(bytes.len()) {
+            return;
+        }
+        let start = self.out.len();
+        // SAFETY: `reserve` made room for `bytes.len()` more bytes, which
+        // are written before the length covers them; `bytes` is not the
+        // buffer's own storage, which is borrowed mutably here.
+        unsafe {
+            std::ptr::copy_nonoverlapping(
+                bytes.as_ptr(),
+                self.out.as_mut_ptr().add(start),
+                bytes.len(),
+            );
+            self.out.set_len(start + bytes.len());
+        }
     }
 
     /// Appends the first `len` bytes of `bytes`: for a few bytes, a copy
@@ -113,7 +150,9 @@ impl Encoder {
     #[inline(always)]
     fn write_prefix<const N: usize>(&mut self, bytes: &[u8; N], len: usize) {
         self.open_frame_if_needed(N);
-        self.out.reserve(N);
+        if !self.reserve(N) {
+            return;
+        }
         let start = self.out.len();
         // SAFETY: `reserve` made room for N more bytes past the length; all
         // N are written before the length grows over the first `len` of them.
@@ -126,7 +165,16 @@ impl Encoder {
     #[inline]
     fn write_byte(&mut self, byte: u8) {
         self.open_frame_if_needed(1);
-        self.out.push(byte);
+        if !self.reserve(1) {
+            return;
+        }
+        let at = self.out.len();
+        // SAFETY: `reserve` made room for one more byte, written before the
+        // length covers it.
+        unsafe {
+            self.out.as_mut_ptr().add(at).write(byte);
+            self.out.set_len(at + 1);
+        }
     }
 
     #[inline(always)]
@@ -139,9 +187,11 @@ impl Encoder {
     /// Reserves the header of a new frame, once per frame.
     #[cold]
     fn open_frame(&mut self, extra: usize) {
-        self.out.reserve(FRAME_HEADER_SIZE + extra);
+        if !self.reserve(FRAME_HEADER_SIZE + extra) {
+            return;
+        }
         self.frame_start = Some(self.out.len());
-        self.out.extend_from_slice(&[0u8; FRAME_HEADER_SIZE]);
+        self.append(&[0u8; FRAME_HEADER_SIZE]);
     }
 
     /// Whether the open frame has reached the size at which it is committed.
@@ -159,13 +209,19 @@ impl Encoder {
         let Some(start) = self.frame_start.take() else {
             return;
         };
-        let payload = self.out.len() - start - FRAME_HEADER_SIZE;
+        let end = self.out.len();
+        let payload = end - start - FRAME_HEADER_SIZE;
+        // SAFETY: the buffer's first `end` bytes are initialised and only
+        // this encoder refers to them while `written` lives.
+        let written = unsafe { std::slice::from_raw_parts_mut(self.out.as_mut_ptr(), end) };
         if payload >= FRAME_SIZE_MIN {
-            self.out[start] = Op::Frame.byte();
-            self.out[start + 1..start + FRAME_HEADER_SIZE]
+            written[start] = Op::Frame.byte();
+            written[start + 1..start + FRAME_HEADER_SIZE]
                 .copy_from_slice(&(payload as u64).to_le_bytes());
         } else {
-            self.out.drain(start..start + FRAME_HEADER_SIZE);
+            written.copy_within(start + FRAME_HEADER_SIZE.., start);
+            // SAFETY: shorter than before, over bytes that stay initialised.
+            unsafe { self.out.set_len(end - FRAME_HEADER_SIZE) };
         }
     }
 
@@ -174,13 +230,14 @@ impl Encoder {
     pub fn write_payload(&mut self, header: &[u8], payload: &[u8]) {
         if payload.len() >= FRAME_SIZE_TARGET && self.framing {
             self.commit_frame();
-            self.out.reserve(header.len() + payload.len());
-            self.out.extend_from_slice(header);
-            self.out.extend_from_slice(payload);
         } else {
             self.open_frame_if_needed(header.len() + payload.len());
-            self.out.extend_from_slice(header);
-            self.out.extend_from_slice(payload);
+        }
+        // One growth for both; past a large one, room for what follows it.
+        let slack = if payload.len() >= FRAME_SIZE_TARGET { PAYLOAD_SLACK } else { 0 };
+        if self.reserve(header.len() + payload.len() + slack) {
+            self.append(header);
+            self.append(payload);
         }
     }
 
@@ -474,36 +531,36 @@ mod tests {
 
     #[test]
     fn ints_use_the_smallest_opcode() {
-        let mut e = Encoder::default();
+        let mut e = Encoder::with_capacity(64);
         e.int32(5, true);
         e.int32(0x1234, true);
         e.int32(-1, true);
         e.int32(0x10000, true);
         assert_eq!(e.as_bytes(), b"K\x05M\x34\x12J\xff\xff\xff\xffJ\x00\x00\x01\x00");
-        let mut e = Encoder::default();
+        let mut e = Encoder::with_capacity(64);
         e.int32(-7, false);
         assert_eq!(e.as_bytes(), b"I-7\n");
     }
 
     #[test]
     fn long_i128_is_minimal() {
-        let mut e = Encoder::default();
+        let mut e = Encoder::with_capacity(64);
         e.long_i128(1 << 40);
         assert_eq!(e.as_bytes(), b"\x8a\x06\0\0\0\0\0\x01");
-        let mut e = Encoder::default();
+        let mut e = Encoder::with_capacity(64);
         e.long_i128(-(1 << 31) - 1);
         assert_eq!(e.as_bytes(), b"\x8a\x05\xff\xff\xff\x7f\xff");
     }
 
     #[test]
     fn small_frames_lose_their_header_and_large_ones_keep_it() {
-        let mut e = Encoder::default();
+        let mut e = Encoder::with_capacity(64);
         e.set_framing(true);
         e.op(Op::None);
         e.commit_frame();
         assert_eq!(e.as_bytes(), b"N");
 
-        let mut e = Encoder::default();
+        let mut e = Encoder::with_capacity(64);
         e.set_framing(true);
         e.unicode(b"abcd", 5).unwrap();
         e.commit_frame();
@@ -512,7 +569,7 @@ mod tests {
 
     #[test]
     fn large_payloads_go_outside_frames() {
-        let mut e = Encoder::default();
+        let mut e = Encoder::with_capacity(64);
         e.set_framing(true);
         e.op(Op::Mark);
         e.op(Op::Mark);
@@ -526,9 +583,50 @@ mod tests {
         assert_eq!(out.len(), 13 + 5 + FRAME_SIZE_TARGET);
     }
 
+    /// A buffer with fixed room, which refuses to grow past it.
+    struct Fixed(Vec<u8>);
+
+    // SAFETY: delegates to the Vec, whose capacity never changes.
+    unsafe impl OutputBuffer for Fixed {
+        fn len(&self) -> usize {
+            self.0.len()
+        }
+        fn capacity(&self) -> usize {
+            self.0.capacity()
+        }
+        fn as_ptr(&self) -> *const u8 {
+            self.0.as_ptr()
+        }
+        fn as_mut_ptr(&mut self) -> *mut u8 {
+            self.0.as_mut_ptr()
+        }
+        fn grow(&mut self, _additional: usize) -> bool {
+            false
+        }
+        unsafe fn set_len(&mut self, len: usize) {
+            // SAFETY: the caller upholds Vec::set_len's contract.
+            unsafe { self.0.set_len(len) }
+        }
+    }
+
+    #[test]
+    fn writes_a_buffer_cannot_take_are_dropped_whole() {
+        let mut e = Encoder::new(Fixed(Vec::with_capacity(16)));
+        e.set_framing(true);
+        e.op(Op::Mark);
+        e.unicode(b"far too long for the room left", 5).unwrap();
+        e.float(1.5, true);
+        e.op(Op::Stop);
+        e.commit_frame();
+        // What fitted stays (the frame too small to keep its header); the
+        // payload and the float went whole, never cut in half.
+        assert_eq!(e.as_bytes(), b"(.");
+        assert_eq!(e.into_buffer().0.capacity(), 16);
+    }
+
     #[test]
     fn protocol_0_text_escapes_what_readline_would_break() {
-        let mut e = Encoder::default();
+        let mut e = Encoder::with_capacity(64);
         let text = "a\\b\nc\rd\0e\x1af\u{7f}g\u{ff}h\u{100}i\u{1F600}";
         e.unicode_text(text.chars().map(u32::from));
         assert_eq!(
@@ -539,7 +637,7 @@ mod tests {
 
     #[test]
     fn memo_opcodes_follow_the_protocol() {
-        let mut e = Encoder::default();
+        let mut e = Encoder::with_capacity(64);
         e.memo_put(3, 0).unwrap();
         e.memo_put(3, 2).unwrap();
         e.memo_put(300, 2).unwrap();

@@ -23,7 +23,7 @@ pub mod value;
 
 pub use allowlist::{Allowlist, Profile};
 pub use decode::{decode_at, Arg, Instr, Instructions};
-pub use encode::{EncodeError, Encoder, Header, FRAME_SIZE_TARGET};
+pub use encode::{EncodeError, Encoder, Header, OutputBuffer, FRAME_SIZE_TARGET};
 pub use error::DecodeError;
 pub use integer::Integer;
 pub use limits::Limits;

@@ -106,10 +106,12 @@ pub fn exact_type(obj: &Bound<'_, PyAny>) -> Exact {
 /// Asks the kernel to back a large, fresh buffer with huge pages: filling
 /// it then takes one page fault per 2 MiB instead of one per 4 KiB, which
 /// for a result of hundreds of megabytes costs more than the copy itself.
-/// Advice only: where huge pages are off or short, nothing changes.
+/// Below 64 MiB, the resident size rounded up to 2 MiB costs more than the
+/// faults. Advice only: where huge pages are off or short, nothing changes.
 pub fn advise_huge_pages(buffer: &mut [std::mem::MaybeUninit<u8>]) {
+    const PAGE: usize = 4096;
     const HUGE_PAGE: usize = 2 << 20;
-    if buffer.len() < 4 * HUGE_PAGE {
+    if buffer.len() < 32 * HUGE_PAGE {
         return;
     }
     #[cfg(target_os = "linux")]
@@ -118,14 +120,17 @@ pub fn advise_huge_pages(buffer: &mut [std::mem::MaybeUninit<u8>]) {
             fn madvise(addr: *mut std::ffi::c_void, len: usize, advice: c_int) -> c_int;
         }
         const MADV_HUGEPAGE: c_int = 14;
-        const PAGE: usize = 4096;
+        // Every page the buffer touches, partial ones too: advice on part
+        // of a mapping splits it, and a realloc can then no longer remap
+        // the block (it copies it instead).
         let start = buffer.as_mut_ptr() as usize;
-        let aligned = start.next_multiple_of(PAGE);
-        let len = (start + buffer.len() - aligned) / PAGE * PAGE;
-        // SAFETY: the range lies inside `buffer`, page-aligned; the advice
-        // changes how pages are backed, never their contents. Its result
-        // is ignored: it is only advice.
-        unsafe { madvise(aligned as *mut std::ffi::c_void, len, MADV_HUGEPAGE) };
+        let first = start / PAGE * PAGE;
+        let end = (start + buffer.len()).next_multiple_of(PAGE);
+        // SAFETY: whole mapped pages, each holding part of `buffer`; the
+        // advice changes how they are backed, never what they hold (so
+        // neighbours sharing the partial pages see nothing). Its result is
+        // ignored: a refusal leaves memory as it was.
+        unsafe { madvise(first as *mut std::ffi::c_void, end - first, MADV_HUGEPAGE) };
     }
 }
 
@@ -375,46 +380,6 @@ pub fn intern_in_place<'py>(text: Bound<'py, PyString>) -> Bound<'py, PyString> 
     unsafe {
         ffi::PyUnicode_InternInPlace(&mut ptr);
         Bound::from_owned_ptr(py, ptr).cast_into_unchecked()
-    }
-}
-
-/// A C-contiguous byte view of an object (PEP 3118), held open: while it
-/// lives the exporter can neither free nor resize the memory.
-pub struct BufferView {
-    // Boxed: the exporter may keep pointers into the struct it filled.
-    view: Box<ffi::Py_buffer>,
-}
-
-impl BufferView {
-    /// The object's bytes, if it exports them as one C-contiguous block.
-    pub fn of(obj: &Bound<'_, PyAny>) -> Option<BufferView> {
-        // SAFETY: an all-zero Py_buffer is a valid blank for GetBuffer.
-        let mut view: Box<ffi::Py_buffer> = Box::new(unsafe { std::mem::zeroed() });
-        // SAFETY: a live object and a blank view; PyBUF_SIMPLE asks for one
-        // contiguous block of bytes. On failure nothing is held.
-        if unsafe { ffi::PyObject_GetBuffer(obj.as_ptr(), &mut *view, ffi::PyBUF_SIMPLE) } != 0 {
-            drop(PyErr::take(obj.py()));
-            return None;
-        }
-        Some(BufferView { view })
-    }
-
-    pub fn as_slice(&self) -> &[u8] {
-        let len = usize::try_from(self.view.len).unwrap_or(0);
-        if len == 0 || self.view.buf.is_null() {
-            return &[];
-        }
-        // SAFETY: the exporter guarantees `len` readable bytes at `buf` for
-        // as long as the view is held, which outlives this borrow.
-        unsafe { std::slice::from_raw_parts(self.view.buf.cast::<u8>(), len) }
-    }
-}
-
-impl Drop for BufferView {
-    fn drop(&mut self) {
-        // SAFETY: releases the view acquired in `of`, exactly once; views
-        // are only held during a dump, with the GIL.
-        unsafe { ffi::PyBuffer_Release(&mut *self.view) }
     }
 }
 

@@ -9,6 +9,7 @@
 use std::collections::HashMap;
 
 use pyo3::prelude::*;
+use pyo3::types::PyBytes;
 
 use super::dumper::{Dumper, Hooks, Settings};
 use super::memo::PickleMemo;
@@ -42,12 +43,12 @@ impl<'py> Dumper<'py, '_> {
             let item = item?;
             keyed.push((self.sort_key(&item)?, item));
         }
-        keyed.sort_by(|a, b| a.0.cmp(&b.0));
+        keyed.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
         Ok(keyed.into_iter().map(|(_, item)| item).collect())
     }
 
     /// The pickle of `obj` alone, with this dump's settings and hooks.
-    fn sort_key(&self, obj: &Bound<'py, PyAny>) -> PyResult<Vec<u8>> {
+    fn sort_key(&self, obj: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyBytes>> {
         let settings = Settings {
             protocol: self.proto,
             bin: self.bin,
@@ -63,8 +64,9 @@ impl<'py> Dumper<'py, '_> {
             buffer_callback: None,
         };
         let mut memo = PickleMemo::default();
-        let mut keyer = Dumper::new(self.py, Output::new(None), &mut memo, settings, hooks)?;
+        let out = Output::new(self.py, None)?;
+        let mut keyer = Dumper::new(self.py, out, &mut memo, settings, hooks)?;
         keyer.save(obj)?;
-        Ok(keyer.out.into_vec())
+        keyer.out.into_bytes()
     }
 }

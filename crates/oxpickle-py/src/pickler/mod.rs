@@ -9,6 +9,7 @@
 mod address;
 mod arrays;
 mod buffers;
+mod bytes_buffer;
 mod byvalue;
 mod containers;
 mod deterministic;
@@ -171,7 +172,8 @@ impl Pickler {
         // The memo leaves the object while the dump runs, so Python code
         // called from the dump can use the pickler without a borrow clash.
         let mut memo = std::mem::take(&mut slf.borrow_mut().memo);
-        let result = Dumper::new(py, Output::new(Some(write)), &mut memo, settings, hooks)
+        let result = Output::new(py, Some(write))
+            .and_then(|out| Dumper::new(py, out, &mut memo, settings, hooks))
             .and_then(|mut dumper| {
                 dumper.dump(obj)?;
                 dumper.out.flush()
@@ -304,10 +306,10 @@ pub fn dumps<'py>(
     hooks: Hooks<'py>,
 ) -> PyResult<Bound<'py, PyBytes>> {
     let mut memo = PickleMemo::default();
-    let mut dumper = Dumper::new(py, Output::new(None), &mut memo, settings, hooks)?;
+    let mut dumper = Dumper::new(py, Output::new(py, None)?, &mut memo, settings, hooks)?;
     dumper.dump(obj)?;
     let Dumper { out, .. } = dumper;
-    out.into_bytes(py)
+    out.into_bytes()
 }
 
 /// `dump`: the whole pickle written to `write`.
@@ -319,7 +321,7 @@ pub fn dump_to<'py>(
     hooks: Hooks<'py>,
 ) -> PyResult<()> {
     let mut memo = PickleMemo::default();
-    let mut dumper = Dumper::new(py, Output::new(Some(write)), &mut memo, settings, hooks)?;
+    let mut dumper = Dumper::new(py, Output::new(py, Some(write))?, &mut memo, settings, hooks)?;
     dumper.dump(obj)?;
     dumper.out.flush()
 }

@@ -1,0 +1,170 @@
+//! The encoder's buffer as the storage of a bytes object, grown in place
+//! (a realloc, as CPython's pickler grows its own): `dumps` writes each
+//! byte once, where the caller gets it, and never holds the result twice.
+
+use std::ffi::c_int;
+use std::ptr::NonNull;
+
+use oxpickle_core::OutputBuffer;
+use pyo3::exceptions::PyMemoryError;
+use pyo3::ffi;
+use pyo3::prelude::*;
+use pyo3::types::PyBytes;
+
+extern "C" {
+    // Reallocates a bytes object that nothing else refers to; on failure
+    // it frees the object, nulls the pointer and sets MemoryError.
+    fn _PyBytes_Resize(bytes: *mut *mut ffi::PyObject, size: ffi::Py_ssize_t) -> c_int;
+}
+
+/// A bytes object being written, its size the buffer's capacity.
+pub struct BytesBuffer<'py> {
+    py: Python<'py>,
+    /// Null once the buffer failed to grow (CPython then freed the object).
+    object: *mut ffi::PyObject,
+    /// The object's storage; dangling when there is no object.
+    data: NonNull<u8>,
+    len: usize,
+    capacity: usize,
+    /// Why the buffer stopped growing.
+    failure: Option<PyErr>,
+}
+
+impl<'py> BytesBuffer<'py> {
+    pub fn with_capacity(py: Python<'py>, capacity: usize) -> PyResult<Self> {
+        // An empty bytes object is a shared singleton, never resized.
+        let capacity = capacity.max(1);
+        let size = ffi::Py_ssize_t::try_from(capacity).map_err(|_| too_large(capacity))?;
+        // SAFETY: a null source asks for an uninitialised bytes object of
+        // `size` bytes (or null with MemoryError).
+        let object = unsafe { ffi::PyBytes_FromStringAndSize(std::ptr::null(), size) };
+        if object.is_null() {
+            return Err(PyErr::fetch(py));
+        }
+        let mut buffer =
+            BytesBuffer { py, object, data: NonNull::dangling(), len: 0, capacity, failure: None };
+        buffer.locate_storage();
+        Ok(buffer)
+    }
+
+    /// The bytes written, as the bytes object itself, trimmed to size.
+    pub fn into_bytes(mut self) -> PyResult<Bound<'py, PyBytes>> {
+        if let Some(failure) = self.failure.take() {
+            return Err(failure);
+        }
+        let size = ffi::Py_ssize_t::try_from(self.len).map_err(|_| too_large(self.len))?;
+        let mut object = std::mem::replace(&mut self.object, std::ptr::null_mut());
+        if self.len != self.capacity {
+            // SAFETY: `object` is a bytes object only this buffer refers to
+            // (its reference is taken out of the buffer above); on failure
+            // CPython frees it and nulls the pointer.
+            if unsafe { _PyBytes_Resize(&mut object, size) } < 0 {
+                return Err(PyErr::fetch(self.py));
+            }
+        }
+        // SAFETY: `object` is an owned reference to a bytes object whose
+        // first `len` bytes were written; it is now complete.
+        Ok(unsafe { Bound::from_owned_ptr(self.py, object).cast_into_unchecked() })
+    }
+
+    fn locate_storage(&mut self) {
+        // SAFETY: `object` is a live bytes object; its storage follows the
+        // header and stays put until the object is resized.
+        let storage = unsafe { ffi::PyBytes_AsString(self.object) };
+        self.data = NonNull::new(storage.cast()).unwrap_or(NonNull::dangling());
+        // SAFETY: the storage holds `capacity` bytes that this buffer owns;
+        // the slice is only handed to madvise.
+        let storage =
+            unsafe { std::slice::from_raw_parts_mut(self.data.as_ptr().cast(), self.capacity) };
+        crate::ffi::advise_huge_pages(storage);
+    }
+
+    /// Stops growing: keeps `error` for `into_bytes` and lets go of the object.
+    #[cold]
+    fn fail(&mut self, error: PyErr) {
+        self.release();
+        self.data = NonNull::dangling();
+        self.len = 0;
+        self.capacity = 0;
+        self.failure = Some(error);
+    }
+
+    fn release(&mut self) {
+        let object = std::mem::replace(&mut self.object, std::ptr::null_mut());
+        if !object.is_null() {
+            // SAFETY: the buffer owns one reference to `object`; the GIL is
+            // held, as `py` shows.
+            unsafe { ffi::Py_DECREF(object) };
+        }
+    }
+}
+
+impl Drop for BytesBuffer<'_> {
+    fn drop(&mut self) {
+        self.release();
+    }
+}
+
+fn too_large(size: usize) -> PyErr {
+    PyMemoryError::new_err(format!("a pickle of {size} bytes does not fit in memory"))
+}
+
+// SAFETY: `data` is the storage of `object`, `capacity` bytes long, of which
+// the first `len` were written; it moves only in `grow`, which locates it
+// again. With no object, `data` is dangling and the capacity is zero.
+unsafe impl OutputBuffer for BytesBuffer<'_> {
+    #[inline(always)]
+    fn len(&self) -> usize {
+        self.len
+    }
+
+    #[inline(always)]
+    fn capacity(&self) -> usize {
+        self.capacity
+    }
+
+    #[inline(always)]
+    fn as_ptr(&self) -> *const u8 {
+        self.data.as_ptr()
+    }
+
+    #[inline(always)]
+    fn as_mut_ptr(&mut self) -> *mut u8 {
+        self.data.as_ptr()
+    }
+
+    #[cold]
+    fn grow(&mut self, additional: usize) -> bool {
+        if self.object.is_null() {
+            return false;
+        }
+        // Doubling keeps the number of reallocations logarithmic; large
+        // ones are remapped rather than copied by the system allocator.
+        let Some(required) = self.len.checked_add(additional) else {
+            self.fail(too_large(usize::MAX));
+            return false;
+        };
+        let doubled = self.capacity.saturating_mul(2).min(ffi::PY_SSIZE_T_MAX as usize);
+        let capacity = required.max(doubled);
+        let Ok(size) = ffi::Py_ssize_t::try_from(capacity) else {
+            self.fail(too_large(capacity));
+            return false;
+        };
+        // SAFETY: `object` is a bytes object only this buffer refers to; on
+        // failure CPython frees it and nulls the pointer.
+        if unsafe { _PyBytes_Resize(&mut self.object, size) } < 0 {
+            let error = PyErr::fetch(self.py);
+            self.fail(error);
+            return false;
+        }
+        self.capacity = capacity;
+        self.locate_storage();
+        true
+    }
+
+    #[inline(always)]
+    unsafe fn set_len(&mut self, len: usize) {
+        debug_assert!(len <= self.capacity);
+        self.len = len;
+    }
+}

@@ -269,6 +269,34 @@ def test_slot_values_shared_between_instances_keep_identity():
     assert loaded[0].n == shared
 
 
+def test_slot_values_reached_another_way_keep_identity():
+    """A slot value held by nothing else is written without a memo entry;
+    one held elsewhere too (another slot, a list, the instance itself
+    through a cycle) comes back as one object."""
+    twice = ["in two slots"]
+    outside = ["also in the list"]
+    both = SlotData(twice, twice)
+    listed = SlotData(outside)
+    looped = SlotData(0)
+    looped.s = [looped]
+    alone = SlotData(["only here"], "only here too")
+    loaded = oxpickle.loads(oxpickle.dumps([both, listed, outside, looped, alone]))
+    assert loaded[0].n is loaded[0].s
+    assert loaded[1].n is loaded[2]
+    assert loaded[3].s[0] is loaded[3]
+    assert (loaded[4].n, loaded[4].s) == (["only here"], "only here too")
+
+
+def test_slotted_instances_pickle_no_larger_than_the_stdlib():
+    """Slot names are written once and fetched from the memo after; values
+    held only by their slot need no memo entry."""
+    objs = [SlotData(i, f"text {i}") for i in range(100)]
+    ours, theirs = oxpickle.dumps(objs), pickle.dumps(objs, 5)
+    assert len(ours) < len(theirs)
+    assert ours.count(b"\x8c\x01n") == 1
+    assert oxpickle.loads(ours) == pickle.loads(theirs)
+
+
 def test_a_slot_value_that_fails_is_named_by_its_attribute():
     objs = [SlotData(1), SlotData(2, {"k": Unpicklable()})]
     with pytest.raises(ValueError) as failure:

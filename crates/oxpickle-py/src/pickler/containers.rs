@@ -10,7 +10,7 @@ use pyo3::ffi;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyTuple};
 
-use super::dumper::Dumper;
+use super::dumper::{address, Dumper, ItemsFrom};
 use super::path::{key_repr, Step};
 use crate::ffi::set_next_entry;
 
@@ -34,8 +34,11 @@ impl<'py> Dumper<'py, '_> {
         }
         // A tuple is memoized after its items, so a shared one may be
         // walked again through them; an unshared one cannot be reached again.
-        let revisit_safe = self.is_being_saved_unshared(obj);
-        self.items_context(revisit_safe, |dumper| {
+        let from = match self.is_being_saved_unshared(obj) {
+            true => ItemsFrom::WalkedOnce,
+            false => ItemsFrom::Revisitable,
+        };
+        self.items_context(from, |dumper| {
             tuple.iter().enumerate().try_for_each(|(index, item)| dumper.save_at(&item, index))
         })?;
         // Reached again through its own items: the tuple is in the memo
@@ -61,7 +64,7 @@ impl<'py> Dumper<'py, '_> {
 
     pub(super) fn save_list(&mut self, obj: &Bound<'py, PyAny>) -> PyResult<()> {
         self.fast_enter(obj)?;
-        let saved = self.items_context(true, |dumper| dumper.write_list(obj));
+        let saved = self.items_context(ItemsFrom::WalkedOnce, |dumper| dumper.write_list(obj));
         self.fast_leave(obj);
         saved
     }
@@ -108,7 +111,11 @@ impl<'py> Dumper<'py, '_> {
 
     pub(super) fn save_dict(&mut self, obj: &Bound<'py, PyAny>) -> PyResult<()> {
         self.fast_enter(obj)?;
-        let saved = self.items_context(true, |dumper| dumper.write_dict(obj));
+        let from = match address(obj) == self.own_state {
+            true => ItemsFrom::OwnState,
+            false => ItemsFrom::WalkedOnce,
+        };
+        let saved = self.items_context(from, |dumper| dumper.write_dict(obj));
         self.fast_leave(obj);
         saved
     }
@@ -151,7 +158,7 @@ impl<'py> Dumper<'py, '_> {
         if self.proto < 4 {
             return self.save_set_as_reduce(obj);
         }
-        self.items_context(true, |dumper| dumper.write_set(obj))
+        self.items_context(ItemsFrom::WalkedOnce, |dumper| dumper.write_set(obj))
     }
 
     fn write_set(&mut self, obj: &Bound<'py, PyAny>) -> PyResult<()> {
@@ -190,7 +197,7 @@ impl<'py> Dumper<'py, '_> {
         }
         self.out.enc.op(Op::Mark);
         let items = self.set_items(obj)?;
-        self.items_context(false, |dumper| {
+        self.items_context(ItemsFrom::Revisitable, |dumper| {
             items.iter().try_for_each(|item| dumper.save_set_item(item))
         })?;
         if let Some(index) = self.memoized(obj) {
@@ -310,7 +317,12 @@ impl<'py> Dumper<'py, '_> {
         key: &Bound<'py, PyAny>,
         value: &Bound<'py, PyAny>,
     ) -> PyResult<()> {
-        self.save(key).map_err(|err| self.unwinding(err, || Step::Key(key_repr(key))))?;
+        let key_from = match self.items_from {
+            ItemsFrom::OwnState => ItemsFrom::WalkedOnce,
+            other => other,
+        };
+        self.items_context(key_from, |dumper| dumper.save(key))
+            .map_err(|err| self.unwinding(err, || Step::Key(key_repr(key))))?;
         self.save(value).map_err(|err| self.unwinding(err, || Step::Value(key_repr(key))))
     }
 

@@ -82,10 +82,31 @@ pub struct Dumper<'py, 'm> {
     root: usize,
     /// Address of the object being saved when it is unshared, else 0.
     unshared: usize,
-    /// Whether the items being saved come from a container that will not
-    /// be walked twice (see `is_unshared`).
-    revisit_safe: bool,
+    /// Where the items being saved come from (see `is_unshared`).
+    pub(super) items_from: ItemsFrom,
+    /// Address of the slot-state dict this dump built for the instance
+    /// being saved (see `plain`), else 0.
+    pub(super) own_state: usize,
     fast: Option<FastMode>,
+}
+
+/// Where the items being saved come from: whether their container can be
+/// walked twice, and how many references to each it holds.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum ItemsFrom {
+    /// A container that may be walked again: a tuple memoized after its
+    /// items, a reduce's arguments (saved before the object is memoized),
+    /// the items an iterator yields (it may yield one object twice, holding
+    /// the only other reference between).
+    Revisitable,
+    /// A container memoized (or found unshared) before its items, so
+    /// walked once, holding one reference to each.
+    WalkedOnce,
+    /// The slot-state dict this dump built for an instance: walked once,
+    /// and each value has one reference more, from the dict, besides its
+    /// slot's. Its keys are the class's slot names, shared by every
+    /// instance's state, so they count as in `WalkedOnce`.
+    OwnState,
 }
 
 /// Cycle detection for fast mode, which has no memo to break cycles.
@@ -122,7 +143,8 @@ impl<'py, 'm> Dumper<'py, 'm> {
             skip_unshared_memo: settings.one_shot && !settings.deterministic && !settings.fast,
             root: 0,
             unshared: 0,
-            revisit_safe: false,
+            items_from: ItemsFrom::Revisitable,
+            own_state: 0,
             fast: settings.fast.then(FastMode::default),
         })
     }
@@ -211,27 +233,28 @@ impl<'py, 'm> Dumper<'py, 'm> {
     /// this walk holds (every reference the walk takes is an owned one), so
     /// a second path to it would need a third. A cycle back to it would run
     /// through the same slot, which is harmless only if the container is
-    /// not walked twice: true when the container was memoized (or found
-    /// unshared) before its items, as lists, dicts, sets and a reduce's
-    /// state are, or is an unshared tuple; not a shared tuple, a reduce's
-    /// arguments or the items an iterator yields (`revisit_safe`).
-    /// Objects holding no references (str, bytes) cannot be in a cycle.
-    /// The root is excluded: it arrives as a borrowed reference.
+    /// not walked twice (see `ItemsFrom`). Objects holding no references
+    /// (str, bytes) cannot be in a cycle. The root is excluded: it arrives
+    /// as a borrowed reference.
     #[inline]
     fn is_unshared(&self, obj: &Bound<'py, PyAny>, kind: Exact) -> bool {
-        let context_safe = self.revisit_safe || matches!(kind, Exact::Str | Exact::Bytes);
+        let most = match self.items_from {
+            ItemsFrom::WalkedOnce => 2,
+            ItemsFrom::OwnState => 3,
+            ItemsFrom::Revisitable if matches!(kind, Exact::Str | Exact::Bytes) => 2,
+            ItemsFrom::Revisitable => return false,
+        };
         // SAFETY: reading the reference count of a live object.
         let refcount = unsafe { ffi::Py_REFCNT(obj.as_ptr()) };
-        self.skip_unshared_memo && context_safe && refcount <= 2 && address(obj) != self.root
+        self.skip_unshared_memo && refcount <= most && address(obj) != self.root
     }
 
-    /// Runs `save` with the items it saves marked as reached from a
-    /// container that will not be walked twice, or not.
+    /// Runs `save` with the items it saves marked as coming from `from`.
     #[inline]
-    pub fn items_context<T>(&mut self, revisit_safe: bool, save: impl FnOnce(&mut Self) -> T) -> T {
-        let outer = std::mem::replace(&mut self.revisit_safe, revisit_safe);
+    pub fn items_context<T>(&mut self, from: ItemsFrom, save: impl FnOnce(&mut Self) -> T) -> T {
+        let outer = std::mem::replace(&mut self.items_from, from);
         let result = save(self);
-        self.revisit_safe = outer;
+        self.items_from = outer;
         result
     }
 
@@ -334,7 +357,7 @@ impl<'py, 'm> Dumper<'py, 'm> {
 
 /// An object's address, its identity for the memo.
 #[inline]
-fn address(obj: &Bound<'_, PyAny>) -> usize {
+pub(super) fn address(obj: &Bound<'_, PyAny>) -> usize {
     obj.as_ptr() as usize
 }
 

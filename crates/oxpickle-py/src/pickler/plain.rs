@@ -20,7 +20,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyString, PyTuple, PyType};
 
 use super::address::AddressMap;
-use super::dumper::Dumper;
+use super::dumper::{address, Dumper};
 use super::reduce::{NewObj, ReduceParts};
 use crate::ffi::{lookup_attr, owned};
 
@@ -157,17 +157,21 @@ impl<'py> Dumper<'py, '_> {
             Some((_, PlainType::Yes { slot_names: Some(names), .. })) => Some(names.clone_ref(py)),
             _ => None,
         };
-        let state = match slot_names {
+        let (state, own_state) = match slot_names {
             Some(names) => default_slot_state(obj, names.bind(py))?,
             None => {
                 let name = pyo3::intern!(py, "__getstate__");
                 // SAFETY: a live object and an interned str; a new reference
                 // or null with an exception set comes back.
-                owned(py, unsafe { ffi::PyObject_CallMethodNoArgs(obj.as_ptr(), name.as_ptr()) })?
+                let state = unsafe { ffi::PyObject_CallMethodNoArgs(obj.as_ptr(), name.as_ptr()) };
+                (owned(py, state)?, 0)
             }
         };
         let parts = self.plain_parts(obj, (!state.is_none()).then_some(state))?;
-        self.write_reduction(parts, NewObj::Plain, Some(obj), None)
+        let outer = std::mem::replace(&mut self.own_state, own_state);
+        let written = self.write_reduction(parts, NewObj::Plain, Some(obj), None);
+        self.own_state = outer;
+        written
     }
 
     /// `(copyreg.__newobj__, (cls,), state)`. The class's `__class__` is
@@ -190,11 +194,12 @@ impl<'py> Dumper<'py, '_> {
 
 /// What `object.__getstate__` returns for an instance without `__dict__`:
 /// `(None, {name: value})` over the slots that are set, or None when none
-/// is.
+/// is; with the address of the dict, which holds a reference of its own to
+/// each value (see `ItemsFrom::OwnState`), or 0.
 fn default_slot_state<'py>(
     obj: &Bound<'py, PyAny>,
     names: &Bound<'py, PyList>,
-) -> PyResult<Bound<'py, PyAny>> {
+) -> PyResult<(Bound<'py, PyAny>, usize)> {
     let py = obj.py();
     let slots = PyDict::new(py);
     for name in names.iter() {
@@ -203,9 +208,10 @@ fn default_slot_state<'py>(
         }
     }
     if slots.is_empty() {
-        return Ok(py.None().into_bound(py));
+        return Ok((py.None().into_bound(py), 0));
     }
-    Ok(PyTuple::new(py, [py.None().into_bound(py), slots.into_any()])?.into_any())
+    let own_state = address(slots.as_any());
+    Ok((PyTuple::new(py, [py.None().into_bound(py), slots.into_any()])?.into_any(), own_state))
 }
 
 /// Whether `obj`'s own `__dict__` holds a `__reduce_ex__`, which pickle

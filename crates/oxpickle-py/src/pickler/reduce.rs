@@ -7,7 +7,7 @@ use pyo3::exceptions::PyKeyError;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyString, PyTuple, PyType};
 
-use super::dumper::{type_name, Dumper};
+use super::dumper::{type_name, Dumper, ItemsFrom};
 use super::path::Step;
 use crate::errors::pickling_error;
 use crate::ffi::lookup_attr;
@@ -116,7 +116,7 @@ impl<'py> Dumper<'py, '_> {
         class_check: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<()> {
         // Everything before the object is memoized may be walked twice.
-        self.items_context(false, |dumper| match newobj {
+        self.items_context(ItemsFrom::Revisitable, |dumper| match newobj {
             NewObj::Ex => dumper.save_newobj_ex(&parts.args),
             NewObj::Plain => dumper.save_newobj(&parts.args, class_check),
             NewObj::No => {
@@ -137,13 +137,13 @@ impl<'py> Dumper<'py, '_> {
         // An iterator may yield one object twice, holding the only other
         // reference to it between: its items may be reached again.
         if let Some(items) = parts.list_items {
-            self.items_context(false, |dumper| {
+            self.items_context(ItemsFrom::Revisitable, |dumper| {
                 dumper.write_items(items, |d, i, item| d.save_at(item, i), Op::Append, Op::Appends)
             })
             .map_err(|err| self.unwinding(err, || Step::ReduceItems))?;
         }
         if let Some(items) = parts.dict_items {
-            self.items_context(false, |dumper| {
+            self.items_context(ItemsFrom::Revisitable, |dumper| {
                 dumper.write_items(items, |d, _, item| d.save_pair(item), Op::SetItem, Op::SetItems)
             })
             .map_err(|err| self.unwinding(err, || Step::ReduceItems))?;
@@ -173,8 +173,11 @@ impl<'py> Dumper<'py, '_> {
     /// Arguments or state of a reduce; a failure says which. Arguments
     /// come before the object is memoized, so they may be walked twice.
     fn save_reduce_part(&mut self, part: &Bound<'py, PyAny>, step: Step) -> PyResult<()> {
-        let revisit_safe = !matches!(step, Step::ReduceArgs);
-        self.items_context(revisit_safe, |dumper| dumper.save(part))
+        let from = match step {
+            Step::ReduceArgs => ItemsFrom::Revisitable,
+            _ => ItemsFrom::WalkedOnce,
+        };
+        self.items_context(from, |dumper| dumper.save(part))
             .map_err(|err| self.unwinding(err, || step))
     }
 

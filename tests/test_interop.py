@@ -22,6 +22,7 @@ import pickle
 import sys
 import types
 import uuid
+import weakref
 import zoneinfo
 
 import hypothesis.extra.numpy as hnp
@@ -1273,3 +1274,59 @@ def test_python2_datetime_needs_a_byte_preserving_encoding():
         pickle.loads(PY2_PICKLES["datetime_p2"])
     with pytest.raises(UnicodeDecodeError):
         oxpickle.loads(PY2_PICKLES["datetime_p2"])
+
+
+class _DumpsWhenReduced:
+    """Pickles a shared list of its own from inside its reduce."""
+
+    def __reduce__(self):
+        inner = ["inner"]
+        return (bytes, (oxpickle.dumps([inner, inner]),))
+
+
+class _DumpsWhenFreed:
+    """Pickles a shared list when collected."""
+
+    seen: list = []
+
+    def __del__(self):
+        inner = ["freed"]
+        _DumpsWhenFreed.seen.append(pickle.loads(oxpickle.dumps([inner, inner])))
+
+
+class _ReducesToATemporary:
+    """Reduces through an object that only the dump's memo keeps alive once
+    the reduce is written, so it is freed as the memo is emptied."""
+
+    def __reduce__(self):
+        temporary = _DumpsWhenFreed()
+        return (tuple, ([temporary, temporary],))
+
+
+class _Memoized:
+    pass
+
+
+def test_dumps_inside_dumps_keeps_each_memo_apart():
+    """A dump started while another runs (from a reduce, or from a __del__
+    as the memo is emptied) gets a memo of its own, and each keeps its
+    back-references."""
+    shared = ["outer"]
+    outer = oxpickle.loads(oxpickle.dumps([shared, _DumpsWhenReduced(), shared]))
+    assert outer[0] is outer[2]
+    inner = pickle.loads(outer[1])
+    assert inner[0] is inner[1] and inner[0] == ["inner"]
+    _DumpsWhenFreed.seen.clear()
+    oxpickle.dumps(_ReducesToATemporary())
+    assert [loaded[0] is loaded[1] for loaded in _DumpsWhenFreed.seen] == [True]
+    after = oxpickle.loads(oxpickle.dumps([shared, shared]))
+    assert after[0] is after[1]
+
+
+def test_objects_a_dump_memoized_are_released_when_it_ends():
+    """The memo table is kept for the next dump, the objects it listed are not."""
+    shared = _Memoized()
+    witness = weakref.ref(shared)
+    oxpickle.dumps([shared, shared])
+    del shared
+    assert witness() is None

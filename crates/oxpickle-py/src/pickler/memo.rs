@@ -4,6 +4,8 @@
 //! object freed mid-dump could hand its address to a new one, which would
 //! then be written as a back-reference to the dead object.
 
+use std::cell::Cell;
+
 use pyo3::prelude::*;
 
 use super::address::AddressMap;
@@ -35,7 +37,32 @@ impl Default for PickleMemo {
     }
 }
 
+/// Slots past which a table is not kept for the next dump: about 1.5 MiB.
+const SPARE_MAX_SLOTS: usize = 1 << 16;
+
+thread_local! {
+    /// The emptied table of the last one-shot dump on this thread. The
+    /// next starts at the size it reached: no regrowth, and no fresh pages
+    /// for the kernel to fault in and zero.
+    static SPARE_TABLE: Cell<Option<AddressMap<Slot>>> = const { Cell::new(None) };
+}
+
 impl PickleMemo {
+    /// A memo for one dump, on the table the last one on this thread left.
+    pub fn reused() -> Self {
+        let slots = SPARE_TABLE.take().unwrap_or_else(|| PickleMemo::default().slots);
+        PickleMemo { slots, next: 0 }
+    }
+
+    /// Empties the memo, keeping its table for the next `reused` unless it
+    /// grew large.
+    pub fn recycle(mut self) {
+        self.slots.clear();
+        if self.slots.capacity() <= SPARE_MAX_SLOTS {
+            SPARE_TABLE.set(Some(self.slots));
+        }
+    }
+
     /// The slot index of `obj`, if memoized.
     #[inline]
     pub fn get(&self, obj: &Bound<'_, PyAny>) -> Option<usize> {

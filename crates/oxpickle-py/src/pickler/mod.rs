@@ -305,11 +305,16 @@ pub fn dumps<'py>(
     settings: Settings,
     hooks: Hooks<'py>,
 ) -> PyResult<Bound<'py, PyBytes>> {
-    let mut memo = PickleMemo::default();
-    let mut dumper = Dumper::new(py, Output::new(py, None)?, &mut memo, settings, hooks)?;
-    dumper.dump(obj)?;
-    let Dumper { out, .. } = dumper;
-    out.into_bytes()
+    let mut memo = PickleMemo::reused();
+    let dumped = Output::new(py, None)
+        .and_then(|out| Dumper::new(py, out, &mut memo, settings, hooks))
+        .and_then(|mut dumper| {
+            dumper.dump(obj)?;
+            let Dumper { out, .. } = dumper;
+            out.into_bytes()
+        });
+    memo.recycle();
+    dumped
 }
 
 /// `dump`: the whole pickle written to `write`.
@@ -320,8 +325,13 @@ pub fn dump_to<'py>(
     settings: Settings,
     hooks: Hooks<'py>,
 ) -> PyResult<()> {
-    let mut memo = PickleMemo::default();
-    let mut dumper = Dumper::new(py, Output::new(py, Some(write))?, &mut memo, settings, hooks)?;
-    dumper.dump(obj)?;
-    dumper.out.flush()
+    let mut memo = PickleMemo::reused();
+    let dumped = Output::new(py, Some(write))
+        .and_then(|out| Dumper::new(py, out, &mut memo, settings, hooks))
+        .and_then(|mut dumper| {
+            dumper.dump(obj)?;
+            dumper.out.flush()
+        });
+    memo.recycle();
+    dumped
 }

@@ -285,7 +285,8 @@ EDGE_INTS = [
     0, 1, -1, 255, 256, -256, 65535, 65536, 2**30 - 1, 2**30, -(2**30), 2**31 - 1, 2**31,
     -(2**31), -(2**31) - 1, 2**60 - 1, 2**60, -(2**60) + 1, -(2**60),
     2**63 - 1, 2**63, -(2**63), -(2**63) - 1, 2**64 - 1, -(2**64) + 1, 2**64, -(2**64),
-    2**100, -(2**100), 2**1000 + 1, -(2**4000),
+    2**90 - 1, 2**90, -(2**90), 2**100, -(2**100), 2**120 - 1, 2**120, -(2**120) + 1,
+    -(2**120), 2**127 - 1, -(2**127), 2**1000 + 1, -(2**4000),
 ]
 EDGE_FLOATS = [
     0.0, -0.0, math.inf, -math.inf, math.nan, -math.nan, 5e-324, -5e-324, 2.2250738585072014e-308,
@@ -676,6 +677,13 @@ def assert_byte_identical_to_c_pickle(obj, protocols=PROTOCOLS, **kwargs):
         ours = oxpickle.dumps(obj, proto, **kwargs)
         assert len(ours) <= len(expected), f"dumps, protocol {proto}: larger than pickle's"
         assert_equivalent(pickle.loads(expected), pickle.loads(ours))
+
+
+@pytest.mark.parametrize("value", EDGE_INTS)
+def test_ints_at_every_width_dump_byte_identical_to_c_pickle(value):
+    """Ints up to four 30-bit digits are read from the object itself, the
+    rest through CPython: every opcode width and digit count, both signs."""
+    assert_byte_identical_to_c_pickle([value, -value, value >> 1])
 
 
 @given(obj=plain_data)

@@ -200,12 +200,12 @@ pub fn list_extend<'py>(
     Ok(())
 }
 
-/// The value of an exact int below 2**60 in magnitude (at most two
+/// The value of an exact int below 2**120 in magnitude (at most four
 /// digits), read from the object itself where CPython 3.11's layout
-/// allows; None to ask `PyLong_AsLongAndOverflow`. `thirty_bit_digits`
-/// says the interpreter stores 30-bit digits in 32-bit words.
+/// allows; None to ask CPython. `thirty_bit_digits` says the interpreter
+/// stores 30-bit digits in 32-bit words.
 #[inline(always)]
-pub fn small_int_value(int: &Bound<'_, PyAny>, thirty_bit_digits: bool) -> Option<i64> {
+pub fn int_value_from_digits(int: &Bound<'_, PyAny>, thirty_bit_digits: bool) -> Option<i128> {
     #[cfg(not(Py_3_12))]
     if thirty_bit_digits {
         // SAFETY: an exact int is a PyLongObject: a variable-size header
@@ -220,12 +220,13 @@ pub fn small_int_value(int: &Bound<'_, PyAny>, thirty_bit_digits: bool) -> Optio
                 .cast::<u8>()
                 .add(std::mem::size_of::<ffi::PyVarObject>())
                 .cast::<u32>();
-            let magnitude = match size.unsigned_abs() {
-                0 => 0,
-                1 => i64::from(*digits),
-                2 => i64::from(*digits) | i64::from(*digits.add(1)) << 30,
-                _ => return None,
-            };
+            let count = size.unsigned_abs();
+            if count > 4 {
+                return None;
+            }
+            let magnitude = (0..count)
+                .rev()
+                .fold(0i128, |value, index| value << 30 | i128::from(*digits.add(index)));
             return Some(if size < 0 { -magnitude } else { magnitude });
         }
     }

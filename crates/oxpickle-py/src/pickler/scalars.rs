@@ -9,7 +9,7 @@ use pyo3::prelude::*;
 
 use super::dumper::Dumper;
 use super::output::encode_error;
-use crate::ffi::{int_to_le_bytes, int_within_64_bits, small_int_value};
+use crate::ffi::{int_to_le_bytes, int_value_from_digits, int_within_64_bits};
 
 impl<'py> Dumper<'py, '_> {
     /// Writes `obj` if it is None, a bool, an int or a float (exact types:
@@ -47,55 +47,60 @@ impl<'py> Dumper<'py, '_> {
 
     #[inline(always)]
     fn save_int(&mut self, obj: &Bound<'py, PyAny>) -> PyResult<()> {
-        let (value, overflow) = match small_int_value(obj, self.stdlib.thirty_bit_digits) {
-            Some(value) => (value, 0),
+        let value = match int_value_from_digits(obj, self.stdlib.thirty_bit_digits) {
+            Some(value) => value,
             None => {
                 let mut overflow: c_int = 0;
                 // SAFETY: `obj` is an exact int, for which this call cannot
                 // fail; overflow is reported through `overflow`.
                 let value = unsafe { ffi::PyLong_AsLongAndOverflow(obj.as_ptr(), &mut overflow) };
-                (value, overflow)
+                if overflow != 0 {
+                    return self.save_wide_int(obj, overflow < 0);
+                }
+                i128::from(value)
             }
         };
-        if overflow == 0 && self.bin {
+        if self.bin {
             if let Ok(small) = i32::try_from(value) {
                 self.out.enc.int32(small, true);
                 return Ok(());
             }
-        }
-        self.save_wide_int(obj, value, overflow)
-    }
-
-    /// Ints past 32 bits, and every int in text protocols.
-    #[inline(never)]
-    fn save_wide_int(
-        &mut self,
-        obj: &Bound<'py, PyAny>,
-        value: i64,
-        overflow: c_int,
-    ) -> PyResult<()> {
-        if overflow == 0 {
-            if let Ok(small) = i32::try_from(value) {
-                self.out.enc.int32(small, self.bin);
-                return Ok(());
-            }
             if self.proto >= 2 {
-                self.out.enc.long_i128(value.into());
-                return Ok(());
-            }
-        } else if self.proto >= 2 {
-            if let Some(value) = int_within_64_bits(obj, overflow < 0)? {
                 self.out.enc.long_i128(value);
                 return Ok(());
             }
-            let mut bytes = std::mem::take(&mut self.int_bytes);
-            let written = int_to_le_bytes(obj, &mut bytes)
-                .and_then(|()| self.out.enc.long_binary(&bytes).map_err(encode_error));
-            self.int_bytes = bytes;
-            return written;
         }
-        let decimal = obj.repr()?;
-        self.out.enc.long_text(decimal.to_str()?.as_bytes());
+        self.save_int_as_text(obj, i32::try_from(value).ok())
+    }
+
+    /// Ints past 64 bits that the digits did not give.
+    #[inline(never)]
+    fn save_wide_int(&mut self, obj: &Bound<'py, PyAny>, negative: bool) -> PyResult<()> {
+        if self.proto < 2 {
+            return self.save_int_as_text(obj, None);
+        }
+        if let Some(value) = int_within_64_bits(obj, negative)? {
+            self.out.enc.long_i128(value);
+            return Ok(());
+        }
+        let mut bytes = std::mem::take(&mut self.int_bytes);
+        let written = int_to_le_bytes(obj, &mut bytes)
+            .and_then(|()| self.out.enc.long_binary(&bytes).map_err(encode_error));
+        self.int_bytes = bytes;
+        written
+    }
+
+    /// Protocols 0 and 1: INT for what fits 32 bits (`small`) in protocol
+    /// 0, else LONG with the decimal digits.
+    #[inline(never)]
+    fn save_int_as_text(&mut self, obj: &Bound<'py, PyAny>, small: Option<i32>) -> PyResult<()> {
+        match small {
+            Some(small) if !self.bin => self.out.enc.int32(small, false),
+            _ => {
+                let decimal = obj.repr()?;
+                self.out.enc.long_text(decimal.to_str()?.as_bytes());
+            }
+        }
         Ok(())
     }
 

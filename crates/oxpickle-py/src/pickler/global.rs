@@ -13,7 +13,7 @@ use pyo3::types::{PyDict, PyString, PyTuple};
 use super::dumper::Dumper;
 use super::reduce::{singleton_of_type, singleton_type_reduce};
 use crate::errors::pickling_error;
-use crate::ffi::lookup_attr;
+use crate::ffi::{import_module, lookup_attr};
 
 /// A reference that resolved: importing `module_name` and following
 /// `name` gives back the object.
@@ -260,10 +260,6 @@ fn attribute_names<'py>(
         return Ok(vec![whole.clone()]);
     }
     Ok(path.iter().map(|part| PyString::new(name.py(), part)).collect())
-}
-
-fn import_module<'py>(name: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
-    Ok(name.py().import(name.cast::<PyString>()?)?.into_any())
 }
 
 /// Follows a dotted path from `root`; returns the object and its parent,

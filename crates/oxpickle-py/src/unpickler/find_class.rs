@@ -3,12 +3,11 @@
 //! dotted names followed from protocol 4.
 
 use pyo3::exceptions::{PyAttributeError, PyRuntimeError};
-use pyo3::ffi;
 use pyo3::prelude::*;
 use pyo3::types::{PyString, PyTuple};
 
 use crate::ffi::lookup_attr;
-use crate::ffi::{audit_find_class, owned};
+use crate::ffi::{audit_find_class, import_module};
 use crate::stdlib::Stdlib;
 
 pub fn find_class<'py>(
@@ -18,16 +17,13 @@ pub fn find_class<'py>(
     fix_imports: bool,
     stdlib: &Stdlib,
 ) -> PyResult<Bound<'py, PyAny>> {
-    let py = module.py();
     audit_find_class(module, name)?;
     let (module, name) = if proto < 3 && fix_imports {
         python3_name(module, name, stdlib)?
     } else {
         (module.clone(), name.clone())
     };
-    // SAFETY: PyImport_Import takes any object (a non-str fails cleanly)
-    // and returns a new reference or null with an exception set.
-    let module = owned(py, unsafe { ffi::PyImport_Import(module.as_ptr()) })?;
+    let module = import_module(&module)?;
     attribute(&module, &name, proto >= 4)
 }
 

@@ -297,6 +297,68 @@ def test_slotted_instances_pickle_no_larger_than_the_stdlib():
     assert oxpickle.loads(ours) == pickle.loads(theirs)
 
 
+SHARED_THROUGH_A_PROPERTY = ["shared"]
+
+
+class SlotBase:
+    __slots__ = ("x",)
+
+
+class PropertyOverSlot(SlotBase):
+    """Its `x` is a property over the base's slot, handing out an object
+    held elsewhere: the state holds what the property returns."""
+
+    __slots__ = ("flag",)
+    received: list = []
+
+    @property
+    def x(self):
+        return SHARED_THROUGH_A_PROPERTY if self.flag else []
+
+    @x.setter
+    def x(self, value):
+        PropertyOverSlot.received.append(value)
+
+
+def test_a_property_over_a_slot_name_keeps_the_identity_of_what_it_returns():
+    objs = []
+    for flag in (False, True, True):
+        obj = PropertyOverSlot()
+        obj.flag = flag
+        objs.append(obj)
+    for stream in (oxpickle.dumps(objs), _oxpickle_bytes(objs, 5)):
+        PropertyOverSlot.received.clear()
+        pickle.loads(stream)
+        first, second, third = PropertyOverSlot.received
+        assert second is third and second == ["shared"] and first == []
+
+
+def _set_state(obj, state):
+    obj.state = state
+
+
+class WithStateSetter:
+    def __reduce__(self):
+        return (WithStateSetter, (), {"a": 1}, None, None, _set_state)
+
+
+class HoldsOneInASlot:
+    __slots__ = ("held",)
+
+
+def test_a_state_setter_gets_its_object_even_when_nothing_else_holds_it():
+    """The setter is called with the object, written a second time by
+    reference: an object found unshared must still get its memo entry."""
+    holders = [HoldsOneInASlot() for _ in range(2)]
+    for holder in holders:
+        holder.held = WithStateSetter()
+    for root in ([WithStateSetter()], holders):
+        loaded = oxpickle.loads(oxpickle.dumps(root))
+        expected = pickle.loads(pickle.dumps(root))
+        states = [getattr(o, "state", None) or o.held.state for o in loaded]
+        assert states == [getattr(o, "state", None) or o.held.state for o in expected]
+
+
 def test_a_slot_value_that_fails_is_named_by_its_attribute():
     objs = [SlotData(1), SlotData(2, {"k": Unpicklable()})]
     with pytest.raises(ValueError) as failure:

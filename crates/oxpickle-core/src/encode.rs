@@ -103,6 +103,11 @@ impl<B: OutputBuffer> Encoder<B> {
         std::mem::replace(&mut self.out, fresh)
     }
 
+    /// The buffer, for what its owner asks of it (whether it could grow).
+    pub fn buffer_mut(&mut self) -> &mut B {
+        &mut self.out
+    }
+
     /// The buffer written, after the frame (if any) is committed.
     pub fn into_buffer(self) -> B {
         debug_assert!(self.frame_start.is_none(), "into_buffer() with an open frame");
@@ -121,7 +126,17 @@ impl<B: OutputBuffer> Encoder<B> {
     /// buffer keeps the reason for its owner (see `OutputBuffer::grow`).
     #[inline(always)]
     fn reserve(&mut self, additional: usize) -> bool {
-        self.out.capacity() - self.out.len() >= additional || self.out.grow(additional)
+        self.out.capacity() - self.out.len() >= additional || self.grow(additional)
+    }
+
+    #[cold]
+    fn grow(&mut self, additional: usize) -> bool {
+        if self.out.grow(additional) {
+            return true;
+        }
+        // The buffer may have lost what it held, the open frame with it.
+        self.frame_start = None;
+        false
     }
 
     /// Appends `bytes` to the buffer, inside or outside a frame.
@@ -583,7 +598,8 @@ mod tests {
         assert_eq!(out.len(), 13 + 5 + FRAME_SIZE_TARGET);
     }
 
-    /// A buffer with fixed room, which refuses to grow past it.
+    /// A buffer with fixed room, which refuses to grow past it and then
+    /// loses what it held, as a bytes object that fails to grow does.
     struct Fixed(Vec<u8>);
 
     // SAFETY: delegates to the Vec, whose capacity never changes.
@@ -601,6 +617,7 @@ mod tests {
             self.0.as_mut_ptr()
         }
         fn grow(&mut self, _additional: usize) -> bool {
+            self.0.clear();
             false
         }
         unsafe fn set_len(&mut self, len: usize) {
@@ -612,16 +629,25 @@ mod tests {
     #[test]
     fn writes_a_buffer_cannot_take_are_dropped_whole() {
         let mut e = Encoder::new(Fixed(Vec::with_capacity(16)));
+        e.op(Op::Mark);
+        e.float(1.5, true);
+        e.unicode(b"far too long for the room left", 5).unwrap();
+        e.op(Op::Stop);
+        // The buffer lost what it held; what came after it failed went whole.
+        assert_eq!(e.as_bytes(), b".");
+        assert_eq!(e.into_buffer().0.capacity(), 16);
+    }
+
+    #[test]
+    fn a_frame_open_when_the_buffer_fails_is_forgotten() {
+        let mut e = Encoder::new(Fixed(Vec::with_capacity(16)));
         e.set_framing(true);
         e.op(Op::Mark);
         e.unicode(b"far too long for the room left", 5).unwrap();
-        e.float(1.5, true);
+        assert!(!e.frame_is_full());
         e.op(Op::Stop);
         e.commit_frame();
-        // What fitted stays (the frame too small to keep its header); the
-        // payload and the float went whole, never cut in half.
-        assert_eq!(e.as_bytes(), b"(.");
-        assert_eq!(e.into_buffer().0.capacity(), 16);
+        assert_eq!(e.as_bytes(), b".");
     }
 
     #[test]

@@ -109,13 +109,13 @@ pub fn exact_type(obj: &Bound<'_, PyAny>) -> Exact {
 /// Below 64 MiB, the resident size rounded up to 2 MiB costs more than the
 /// faults. Advice only: where huge pages are off or short, nothing changes.
 pub fn advise_huge_pages(buffer: &mut [std::mem::MaybeUninit<u8>]) {
-    const PAGE: usize = 4096;
     const HUGE_PAGE: usize = 2 << 20;
     if buffer.len() < 32 * HUGE_PAGE {
         return;
     }
     #[cfg(target_os = "linux")]
     {
+        const PAGE: usize = 4096;
         extern "C" {
             fn madvise(addr: *mut std::ffi::c_void, len: usize, advice: c_int) -> c_int;
         }
@@ -132,6 +132,11 @@ pub fn advise_huge_pages(buffer: &mut [std::mem::MaybeUninit<u8>]) {
         // ignored: a refusal leaves memory as it was.
         unsafe { madvise(first as *mut std::ffi::c_void, end - first, MADV_HUGEPAGE) };
     }
+}
+
+/// Whether `obj` is a slot's descriptor (`types.MemberDescriptorType`).
+pub fn is_member_descriptor(obj: &Bound<'_, PyAny>) -> bool {
+    obj.get_type_ptr() == addr_of_mut!(ffi::PyMemberDescr_Type)
 }
 
 /// Whether `obj`'s type is `type` or a subclass of it (a class object).

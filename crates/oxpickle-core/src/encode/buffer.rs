@@ -27,9 +27,10 @@ pub unsafe trait OutputBuffer {
     fn as_mut_ptr(&mut self) -> *mut u8;
 
     /// Makes room for at least `additional` bytes past the length. A buffer
-    /// that cannot grow returns false and keeps the reason for its owner;
-    /// the encoder then drops the write, so the owner must check the buffer
-    /// before it uses the bytes.
+    /// that cannot grow returns false and keeps the reason for its owner; it
+    /// may have lost what it held (its length may drop to 0). The encoder
+    /// then drops the write and forgets any open frame, so the owner must
+    /// check the buffer before it uses the bytes.
     fn grow(&mut self, additional: usize) -> bool;
 
     /// Sets the number of bytes written.

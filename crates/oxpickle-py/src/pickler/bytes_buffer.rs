@@ -34,7 +34,7 @@ impl<'py> BytesBuffer<'py> {
     pub fn with_capacity(py: Python<'py>, capacity: usize) -> PyResult<Self> {
         // An empty bytes object is a shared singleton, never resized.
         let capacity = capacity.max(1);
-        let size = ffi::Py_ssize_t::try_from(capacity).map_err(|_| too_large(capacity))?;
+        let size = ffi::Py_ssize_t::try_from(capacity).map_err(|_| too_large(capacity as u128))?;
         // SAFETY: a null source asks for an uninitialised bytes object of
         // `size` bytes (or null with MemoryError).
         let object = unsafe { ffi::PyBytes_FromStringAndSize(std::ptr::null(), size) };
@@ -47,12 +47,23 @@ impl<'py> BytesBuffer<'py> {
         Ok(buffer)
     }
 
+    /// Fails with the error that stopped the buffer growing, if one did:
+    /// the bytes it held are then gone.
+    #[inline]
+    pub fn check(&mut self) -> PyResult<()> {
+        if self.object.is_null() {
+            return Err(self.failure.take().unwrap_or_else(|| {
+                PyMemoryError::new_err("the pickle's buffer could not grow (reported before)")
+            }));
+        }
+        Ok(())
+    }
+
     /// The bytes written, as the bytes object itself, trimmed to size.
     pub fn into_bytes(mut self) -> PyResult<Bound<'py, PyBytes>> {
-        if let Some(failure) = self.failure.take() {
-            return Err(failure);
-        }
-        let size = ffi::Py_ssize_t::try_from(self.len).map_err(|_| too_large(self.len))?;
+        self.check()?;
+        // At most the capacity, which was checked to fit.
+        let size = self.len as ffi::Py_ssize_t;
         let mut object = std::mem::replace(&mut self.object, std::ptr::null_mut());
         if self.len != self.capacity {
             // SAFETY: `object` is a bytes object only this buffer refers to
@@ -105,8 +116,11 @@ impl Drop for BytesBuffer<'_> {
     }
 }
 
-fn too_large(size: usize) -> PyErr {
-    PyMemoryError::new_err(format!("a pickle of {size} bytes does not fit in memory"))
+fn too_large(size: u128) -> PyErr {
+    PyMemoryError::new_err(format!(
+        "a pickle of {size} bytes is larger than a bytes object can be ({} bytes)",
+        ffi::PY_SSIZE_T_MAX
+    ))
 }
 
 // SAFETY: `data` is the storage of `object`, `capacity` bytes long, of which
@@ -141,13 +155,13 @@ unsafe impl OutputBuffer for BytesBuffer<'_> {
         // Doubling keeps the number of reallocations logarithmic; large
         // ones are remapped rather than copied by the system allocator.
         let Some(required) = self.len.checked_add(additional) else {
-            self.fail(too_large(usize::MAX));
+            self.fail(too_large(self.len as u128 + additional as u128));
             return false;
         };
         let doubled = self.capacity.saturating_mul(2).min(ffi::PY_SSIZE_T_MAX as usize);
         let capacity = required.max(doubled);
         let Ok(size) = ffi::Py_ssize_t::try_from(capacity) else {
-            self.fail(too_large(capacity));
+            self.fail(too_large(capacity as u128));
             return false;
         };
         // SAFETY: `object` is a bytes object only this buffer refers to; on

@@ -34,9 +34,10 @@ impl<'py> Dumper<'py, '_> {
         }
         // A tuple is memoized after its items, so a shared one may be
         // walked again through them; an unshared one cannot be reached again.
-        let from = match self.is_being_saved_unshared(obj) {
-            true => ItemsFrom::WalkedOnce,
-            false => ItemsFrom::Revisitable,
+        let from = if self.is_being_saved_unshared(obj) {
+            ItemsFrom::WalkedOnce
+        } else {
+            ItemsFrom::Revisitable
         };
         self.items_context(from, |dumper| {
             tuple.iter().enumerate().try_for_each(|(index, item)| dumper.save_at(&item, index))
@@ -111,9 +112,10 @@ impl<'py> Dumper<'py, '_> {
 
     pub(super) fn save_dict(&mut self, obj: &Bound<'py, PyAny>) -> PyResult<()> {
         self.fast_enter(obj)?;
-        let from = match address(obj) == self.own_state {
-            true => ItemsFrom::OwnState,
-            false => ItemsFrom::WalkedOnce,
+        let from = if address(obj) == self.own_state {
+            ItemsFrom::OwnState
+        } else {
+            ItemsFrom::WalkedOnce
         };
         let saved = self.items_context(from, |dumper| dumper.write_dict(obj));
         self.fast_leave(obj);
@@ -317,12 +319,13 @@ impl<'py> Dumper<'py, '_> {
         key: &Bound<'py, PyAny>,
         value: &Bound<'py, PyAny>,
     ) -> PyResult<()> {
-        let key_from = match self.items_from {
-            ItemsFrom::OwnState => ItemsFrom::WalkedOnce,
-            other => other,
+        let saved_key = if self.items_from == ItemsFrom::OwnState {
+            // The keys are slot names, in every instance's state.
+            self.items_context(ItemsFrom::WalkedOnce, |dumper| dumper.save(key))
+        } else {
+            self.save(key)
         };
-        self.items_context(key_from, |dumper| dumper.save(key))
-            .map_err(|err| self.unwinding(err, || Step::Key(key_repr(key))))?;
+        saved_key.map_err(|err| self.unwinding(err, || Step::Key(key_repr(key))))?;
         self.save(value).map_err(|err| self.unwinding(err, || Step::Value(key_repr(key))))
     }
 

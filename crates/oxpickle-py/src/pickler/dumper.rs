@@ -195,6 +195,9 @@ impl<'py, 'm> Dumper<'py, 'm> {
 
     /// Anything but the scalars: through the memo, then by type.
     fn save_compound(&mut self, obj: &Bound<'py, PyAny>) -> PyResult<()> {
+        // Scalars need no check: they run no Python code, and what they
+        // write is dropped whole once the buffer has failed.
+        self.out.check()?;
         let kind = exact_type(obj);
         let unshared = self.is_unshared(obj, kind);
         if !unshared {
@@ -271,14 +274,23 @@ impl<'py, 'm> Dumper<'py, 'm> {
         if self.fast.is_some() || self.is_being_saved_unshared(obj) {
             return Ok(());
         }
-        let index = self.memo.insert(obj);
+        let index = self.memo.insert(obj)?;
         self.out.enc.memo_put(index, self.proto).map_err(encode_error)
+    }
+
+    /// Memoizes `obj` even if it is unshared (not in fast mode): it is about
+    /// to be written again by reference.
+    pub fn memoize_for_reference(&mut self, obj: &Bound<'py, PyAny>) -> PyResult<()> {
+        if self.fast.is_some() {
+            return Ok(());
+        }
+        self.memoize_always(obj)
     }
 
     /// Memoizes `obj` even in fast mode: by-value objects rely on the memo
     /// to break the cycles they may contain.
     pub fn memoize_always(&mut self, obj: &Bound<'py, PyAny>) -> PyResult<()> {
-        let index = self.memo.insert(obj);
+        let index = self.memo.insert(obj)?;
         self.out.enc.memo_put(index, self.proto).map_err(encode_error)
     }
 

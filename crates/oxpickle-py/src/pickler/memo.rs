@@ -6,6 +6,7 @@
 
 use std::cell::Cell;
 
+use pyo3::exceptions::PyMemoryError;
 use pyo3::prelude::*;
 
 use super::address::AddressMap;
@@ -55,9 +56,13 @@ impl PickleMemo {
     }
 
     /// Empties the memo, keeping its table for the next `reused` unless it
-    /// grew large.
+    /// grew large. The table kept is sized for the dump that just ended:
+    /// emptying costs as much as the table is large, which a run of small
+    /// dumps after a large one should not keep paying.
     pub fn recycle(mut self) {
+        let used = self.slots.len();
         self.slots.clear();
+        self.slots.shrink_to(used.max(INITIAL_SLOTS));
         if self.slots.capacity() <= SPARE_MAX_SLOTS {
             SPARE_TABLE.set(Some(self.slots));
         }
@@ -69,12 +74,19 @@ impl PickleMemo {
         self.slots.get(&(obj.as_ptr() as usize)).map(|slot| slot.index)
     }
 
-    /// Memoizes `obj` in the next free slot and returns that slot.
+    /// Memoizes `obj` in the next free slot and returns that slot, or
+    /// MemoryError when the table cannot grow for it.
     #[inline]
-    pub fn insert(&mut self, obj: &Bound<'_, PyAny>) -> usize {
+    pub fn insert(&mut self, obj: &Bound<'_, PyAny>) -> PyResult<usize> {
+        self.slots.try_reserve(1).map_err(|_| {
+            PyMemoryError::new_err(format!(
+                "the pickler's memo cannot grow past {} objects",
+                self.slots.len()
+            ))
+        })?;
         let index = self.reserve();
         self.insert_at(obj, index);
-        index
+        Ok(index)
     }
 
     /// A slot for an object that exists only in the pickle (a dict standing

@@ -64,6 +64,13 @@ impl<'py> Output<'py> {
         written
     }
 
+    /// Fails if the buffer could not grow: what it held is lost, so the
+    /// dump stops there, before it runs more of the caller's code.
+    #[inline]
+    pub fn check(&mut self) -> PyResult<()> {
+        self.enc.buffer_mut().check()
+    }
+
     /// Whether output goes to a file (`dump`) rather than memory (`dumps`).
     pub fn has_file(&self) -> bool {
         self.write.is_some()
@@ -72,6 +79,7 @@ impl<'py> Output<'py> {
     /// Writes what is buffered to the file, as a bytes object of its own:
     /// the file may keep what it is given (a list of chunks, say).
     pub fn flush(&mut self) -> PyResult<()> {
+        self.check()?;
         let Some(write) = &self.write else {
             return Ok(());
         };

@@ -22,7 +22,7 @@ use pyo3::types::{PyDict, PyList, PyString, PyTuple, PyType};
 use super::address::AddressMap;
 use super::dumper::{address, Dumper};
 use super::reduce::{NewObj, ReduceParts};
-use crate::ffi::{lookup_attr, owned};
+use crate::ffi::{is_member_descriptor, lookup_attr, owned};
 
 /// Classes seen in one dump: whether their instances take the fast path.
 /// The classes are held, so an address cannot be reused by another class
@@ -133,7 +133,9 @@ impl<'py> Dumper<'py, '_> {
 
     /// For a class without `__dict__`: its `__slotnames__` (which the
     /// first reduction cached on it) when `object.__getstate__` makes the
-    /// state.
+    /// state and each name is a slot of the class's own. A property or a
+    /// class attribute under a slot's name may return an object held
+    /// anywhere, which `ItemsFrom::OwnState` must not count as unshared.
     fn default_slot_state(&self, class: &Bound<'py, PyType>) -> PyResult<Option<Py<PyList>>> {
         let py = self.py;
         let getstate = pyo3::intern!(py, "__getstate__");
@@ -145,8 +147,23 @@ impl<'py> Dumper<'py, '_> {
             return Ok(None);
         }
         let own = class.getattr(pyo3::intern!(py, "__dict__"))?;
-        let names = own.get_item(pyo3::intern!(py, "__slotnames__")).ok();
-        Ok(names.and_then(|names| names.cast_into_exact::<PyList>().ok()).map(Bound::unbind))
+        let Some(names) = own
+            .get_item(pyo3::intern!(py, "__slotnames__"))
+            .ok()
+            .and_then(|names| names.cast_into_exact::<PyList>().ok())
+        else {
+            return Ok(None);
+        };
+        for name in names.iter() {
+            let Ok(name) = name.cast_into::<PyString>() else {
+                return Ok(None);
+            };
+            if !lookup_attr(class.as_any(), &name)?.is_some_and(|slot| is_member_descriptor(&slot))
+            {
+                return Ok(None);
+            }
+        }
+        Ok(Some(names.unbind()))
     }
 
     /// Writes `obj` as its default reduction would: NEWOBJ of its class,

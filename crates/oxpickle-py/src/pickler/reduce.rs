@@ -132,7 +132,12 @@ impl<'py> Dumper<'py, '_> {
                 self.out.enc.op(Op::Pop);
                 return self.write_memo_get(index);
             }
-            self.memoize(obj)?;
+            if parts.state.is_some() && parts.state_setter.is_some() {
+                // The state setter is called with the object: written again.
+                self.memoize_for_reference(obj)?;
+            } else {
+                self.memoize(obj)?;
+            }
         }
         // An iterator may yield one object twice, holding the only other
         // reference to it between: its items may be reached again.
@@ -156,7 +161,14 @@ impl<'py> Dumper<'py, '_> {
                 // setter(obj, state), then drop its result: BUILD's effect
                 // without BUILD.
                 self.save(&setter)?;
-                self.save(obj)?;
+                match self.memoized(obj).filter(|_| self.is_being_saved_unshared(obj)) {
+                    // Saving it again would not ask the memo: fetch it.
+                    Some(index) => {
+                        self.out.opcode_boundary()?;
+                        self.write_memo_get(index)?;
+                    }
+                    None => self.save(obj)?,
+                }
                 self.save_reduce_part(&state, Step::ReduceState)?;
                 self.out.enc.op(Op::Tuple2);
                 self.out.enc.op(Op::Reduce);

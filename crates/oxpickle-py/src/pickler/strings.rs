@@ -37,8 +37,13 @@ impl<'py> Dumper<'py, '_> {
         if data.len() >= FRAME_SIZE_TARGET && self.out.has_file() {
             // A large payload is handed to the file as is, and the file
             // may keep it: give it a bytes object that owns its memory.
-            let owner = PyBytes::new(self.py, data);
-            return self.write_utf8_payload(data, owner.as_any());
+            // SAFETY: `data` is `len` readable bytes; a new reference
+            // comes back, or null with MemoryError (which `owned` raises;
+            // PyBytes::new would panic).
+            let owner = owned(self.py, unsafe {
+                ffi::PyBytes_FromStringAndSize(data.as_ptr().cast(), len)
+            })?;
+            return self.write_utf8_payload(data, &owner);
         }
         self.write_utf8_payload(data, obj)
     }

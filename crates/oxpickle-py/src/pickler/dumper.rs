@@ -195,9 +195,6 @@ impl<'py, 'm> Dumper<'py, 'm> {
 
     /// Anything but the scalars: through the memo, then by type.
     fn save_compound(&mut self, obj: &Bound<'py, PyAny>) -> PyResult<()> {
-        // Scalars need no check: they run no Python code, and what they
-        // write is dropped whole once the buffer has failed.
-        self.out.check()?;
         let kind = exact_type(obj);
         let unshared = self.is_unshared(obj, kind);
         if !unshared {
@@ -319,6 +316,8 @@ impl<'py, 'm> Dumper<'py, 'm> {
         let Some(persistent_id) = &self.hooks.persistent_id else {
             return Ok(false);
         };
+        // The hook is the caller's code: not once the buffer has failed.
+        self.out.check()?;
         let pid = persistent_id.call1((obj,))?;
         if pid.is_none() {
             return Ok(false);

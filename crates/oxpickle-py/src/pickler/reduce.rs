@@ -16,6 +16,9 @@ use crate::ffi::{is_class, Exact};
 impl<'py> Dumper<'py, '_> {
     /// Objects that are not exact builtin containers or scalars.
     pub(super) fn save_other(&mut self, obj: &Bound<'py, PyAny>, kind: Exact) -> PyResult<()> {
+        // Before any of the caller's code runs (a hook, a reducer): once the
+        // buffer has failed, what is written is dropped, so stop here.
+        self.out.check()?;
         if let Some(reducer_override) = &self.hooks.reducer_override {
             let reduced = reducer_override.call1((obj,))?;
             if !reduced.is(self.py.NotImplemented()) {

@@ -152,14 +152,18 @@ unsafe impl OutputBuffer for BytesBuffer<'_> {
         if self.object.is_null() {
             return false;
         }
-        // Doubling keeps the number of reallocations logarithmic; large
-        // ones are remapped rather than copied by the system allocator.
         let Some(required) = self.len.checked_add(additional) else {
             self.fail(too_large(self.len as u128 + additional as u128));
             return false;
         };
-        let doubled = self.capacity.saturating_mul(2).min(ffi::PY_SSIZE_T_MAX as usize);
-        let capacity = required.max(doubled);
+        // Growing by half keeps the number of reallocations logarithmic
+        // (large ones are remapped rather than copied by the system
+        // allocator) while overshooting less than doubling: a buffer that
+        // stays below the allocator's mapping threshold (up to 32 MiB)
+        // reuses memory the process already has instead of faulting in
+        // fresh pages.
+        let grown = self.capacity.saturating_add(self.capacity / 2);
+        let capacity = required.max(grown.min(ffi::PY_SSIZE_T_MAX as usize));
         let Ok(size) = ffi::Py_ssize_t::try_from(capacity) else {
             self.fail(too_large(capacity as u128));
             return false;

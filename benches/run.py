@@ -53,7 +53,7 @@ class RoundPolicy:
         return done < self.maximum and elapsed_seconds + expected_next <= self.budget_seconds
 
 
-FULL_POLICY = RoundPolicy(fixed=None, budget_seconds=15.0, minimum=3, maximum=50)
+FULL_POLICY = RoundPolicy(fixed=None, budget_seconds=15.0, minimum=5, maximum=50)
 QUICK_POLICY = RoundPolicy(fixed=None, budget_seconds=2.0, minimum=3, maximum=9)
 
 

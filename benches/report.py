@@ -159,8 +159,18 @@ def _notes(workload: WorkloadResult) -> list[str]:
     return notes
 
 
+def _rounds_note(workload: WorkloadResult) -> str:
+    """The heading's round count, with the libraries that stopped early: "40 rounds (dill 5)"."""
+    fewer = []
+    for outcome in workload.outcomes:
+        samples = max((len(s) for s in outcome.samples_ns.values()), default=workload.rounds)
+        if samples < workload.rounds:
+            fewer.append(f"{outcome.label} {samples}")
+    return f"{workload.rounds} rounds" + (f" ({', '.join(fewer)})" if fewer else "")
+
+
 def render_workload(workload: WorkloadResult) -> str:
-    lines = [f"**{workload.title}**, {workload.rounds} rounds", "", _HEADER]
+    lines = [f"**{workload.title}**, {_rounds_note(workload)}", "", _HEADER]
     for operation in OPERATIONS:
         lines += _rows_for(workload, operation)
     notes = _notes(workload)

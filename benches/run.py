@@ -9,11 +9,11 @@ benches/results.json. See benches/README.md for the methodology.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import gc
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +29,7 @@ README = BENCH_DIR.parent / "README.md"
 QUICK_SCALE = 0.1
 
 
-@dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True)
 class RoundPolicy:
     """How many timed rounds a workload gets.
 
@@ -37,12 +37,20 @@ class RoundPolicy:
     expected to end within the workload's time budget (wall clock, so the
     collections and frees between calls count too), but never fewer than
     ``minimum`` (a median needs several samples) nor more than ``maximum``.
+
+    A library whose round takes longer than ``slow_round_seconds`` (dill
+    takes seconds where the others take milliseconds) stops after the
+    minimum, and the budget is spent on the others: otherwise it would leave
+    them only the minimum too, and one slow stretch of a shared machine
+    could set their medians. oxpickle and the libraries the speedups are
+    measured against always run to the end.
     """
 
     fixed: int | None
     budget_seconds: float
     minimum: int
     maximum: int
+    slow_round_seconds: float
 
     def wants_another(self, done: int, elapsed_seconds: float) -> bool:
         if self.fixed is not None:
@@ -52,9 +60,20 @@ class RoundPolicy:
         expected_next = elapsed_seconds / done
         return done < self.maximum and elapsed_seconds + expected_next <= self.budget_seconds
 
+    def keeps_sampling(self, contestant: Contestant, done: int, seconds: float) -> bool:
+        """Whether a contestant that spent ``seconds`` on ``done`` rounds runs more."""
+        if self.fixed is not None or done < self.minimum:
+            return True
+        return (contestant.outcome.library in ALWAYS_TO_THE_END
+                or seconds / done <= self.slow_round_seconds)
 
-FULL_POLICY = RoundPolicy(fixed=None, budget_seconds=15.0, minimum=5, maximum=50)
-QUICK_POLICY = RoundPolicy(fixed=None, budget_seconds=2.0, minimum=3, maximum=9)
+
+# oxpickle, and the denominators of the speedup columns.
+ALWAYS_TO_THE_END = frozenset({"oxpickle", "pickle", "cloudpickle"})
+FULL_POLICY = RoundPolicy(fixed=None, budget_seconds=15.0, minimum=5, maximum=50,
+                          slow_round_seconds=1.0)
+QUICK_POLICY = RoundPolicy(fixed=None, budget_seconds=2.0, minimum=3, maximum=9,
+                           slow_round_seconds=0.2)
 
 
 def log(message: str) -> None:
@@ -103,14 +122,18 @@ def check_all(contestants: list[Contestant], obj: Any) -> None:
 
 
 def run_rounds(contestants: list[Contestant], obj: Any, policy: RoundPolicy) -> int:
-    """Interleaved timed rounds; returns how many ran."""
+    """Interleaved timed rounds; returns how many ran (slow libraries may have fewer)."""
     active = [c for c in contestants if c.active]
-    started = time.perf_counter()
+    spent = dict.fromkeys(active, 0.0)  # wall seconds of each contestant's rounds
     done = 0
-    while active and policy.wants_another(done, time.perf_counter() - started):
+    # The budget counts the rounds of the contestants still running.
+    while active and policy.wants_another(done, sum(spent[c] for c in active)):
         for contestant in rotated(active, done):
+            started = time.perf_counter()
             contestant.run_round(obj)
+            spent[contestant] += time.perf_counter() - started
         done += 1
+        active = [c for c in active if policy.keeps_sampling(c, done, spent[c])]
     return done
 
 
@@ -204,8 +227,7 @@ def main(argv: list[str] | None = None) -> int:
         log(f"error: {error}")
         return 2
     base_policy = QUICK_POLICY if args.quick else FULL_POLICY
-    policy = RoundPolicy(args.rounds, base_policy.budget_seconds,
-                         base_policy.minimum, base_policy.maximum)
+    policy = dataclasses.replace(base_policy, fixed=args.rounds)
     scale = (QUICK_SCALE if args.quick else 1.0) * args.scale
     if not rss_peak_supported():
         log("note: /proc/self/clear_refs is not writable; RSS peaks will read n/a")

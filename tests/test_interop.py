@@ -655,6 +655,17 @@ def test_wide_containers_and_large_payloads_round_trip(name):
     check_round_trips(WIDE[name])
 
 
+def test_dumps_of_any_size_after_any_other_is_whole():
+    """A dumps buffer grows at once to the size of the thread's last result;
+    a result larger or smaller than that one, right after it, is still whole
+    and exact (the stdlib loads it back): tiny, just past the first 4 KiB,
+    past the 32 MiB cap, and each size again after itself."""
+    sizes = [40 << 20, 10, 5_000, 3 << 20, 3 << 20, 40 << 20, 40 << 20, 5_000, 0]
+    for size in sizes:
+        obj = [bytes([size % 251]) * size, size]
+        assert pickle.loads(oxpickle.dumps(obj)) == obj, size
+
+
 # --- byte-for-byte identity with the C pickler --------------------------------
 
 

@@ -26,6 +26,8 @@ pub struct BytesBuffer<'py> {
     data: NonNull<u8>,
     len: usize,
     capacity: usize,
+    /// What the first growth grows to at least (0: no guess).
+    expected_size: usize,
     /// Why the buffer stopped growing.
     failure: Option<PyErr>,
 }
@@ -41,10 +43,24 @@ impl<'py> BytesBuffer<'py> {
         if object.is_null() {
             return Err(PyErr::fetch(py));
         }
-        let mut buffer =
-            BytesBuffer { py, object, data: NonNull::dangling(), len: 0, capacity, failure: None };
+        let mut buffer = BytesBuffer {
+            py,
+            object,
+            data: NonNull::dangling(),
+            len: 0,
+            capacity,
+            expected_size: 0,
+            failure: None,
+        };
         buffer.locate_storage();
         Ok(buffer)
+    }
+
+    /// Once the first `capacity` bytes are full, grows straight to
+    /// `size` (if larger) instead of by steps, each of which may copy.
+    pub fn expecting(mut self, size: usize) -> Self {
+        self.expected_size = size;
+        self
     }
 
     /// Fails with the error that stopped the buffer growing, if one did:
@@ -163,7 +179,8 @@ unsafe impl OutputBuffer for BytesBuffer<'_> {
         // reuses memory the process already has instead of faulting in
         // fresh pages.
         let grown = self.capacity.saturating_add(self.capacity / 2);
-        let capacity = required.max(grown.min(ffi::PY_SSIZE_T_MAX as usize));
+        let expected = std::mem::take(&mut self.expected_size);
+        let capacity = required.max(grown.max(expected).min(ffi::PY_SSIZE_T_MAX as usize));
         let Ok(size) = ffi::Py_ssize_t::try_from(capacity) else {
             self.fail(too_large(capacity as u128));
             return false;

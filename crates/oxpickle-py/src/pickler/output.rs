@@ -1,6 +1,8 @@
 //! Where pickled bytes go: straight into the bytes object `dumps` returns,
 //! or into one frame's worth at a time handed to the file's `write`.
 
+use std::cell::Cell;
+
 use oxpickle_core::{EncodeError, Encoder, FRAME_SIZE_TARGET};
 
 use super::bytes_buffer::BytesBuffer;
@@ -14,15 +16,33 @@ pub struct Output<'py> {
     write: Option<Bound<'py, PyAny>>,
 }
 
-/// The first buffer of a `dumps`; it doubles as it fills.
+/// The first buffer of a `dumps`, enough for most small objects.
 const DUMPS_CAPACITY: usize = 4096;
 /// The buffer of a `dump`: one frame and the opcode that overflows it.
 const DUMP_CAPACITY: usize = FRAME_SIZE_TARGET + 1024;
+/// The largest size a `dumps` buffer grows to at once on the strength of
+/// the previous result: larger buffers are mappings of their own, which
+/// the system allocator moves without copying, so stepwise growth is
+/// cheap there, and a wrong guess would only reserve address space.
+const LARGEST_EXPECTED_SIZE: usize = 32 << 20;
+
+thread_local! {
+    /// The size of this thread's last in-memory pickle. Programs tend to
+    /// pickle objects of like size in a row (the tasks of a queue, the
+    /// rounds of a loop), and a buffer that grows straight to that size,
+    /// once the first 4 KiB are full, copies nothing on the way and leaves
+    /// no outgrown blocks behind.
+    static LAST_SIZE: Cell<usize> = const { Cell::new(0) };
+}
 
 impl<'py> Output<'py> {
     pub fn new(py: Python<'py>, write: Option<Bound<'py, PyAny>>) -> PyResult<Self> {
-        let capacity = if write.is_some() { DUMP_CAPACITY } else { DUMPS_CAPACITY };
-        Ok(Output { enc: Encoder::new(BytesBuffer::with_capacity(py, capacity)?), write })
+        let buffer = match write {
+            Some(_) => BytesBuffer::with_capacity(py, DUMP_CAPACITY)?,
+            None => BytesBuffer::with_capacity(py, DUMPS_CAPACITY)?
+                .expecting(LAST_SIZE.get().min(LARGEST_EXPECTED_SIZE)),
+        };
+        Ok(Output { enc: Encoder::new(buffer), write })
     }
 
     /// Between opcodes: commit a full frame, and with a file write it, so
@@ -94,7 +114,9 @@ impl<'py> Output<'py> {
 
     /// The bytes of a `dumps`, after the final frame is committed.
     pub fn into_bytes(self) -> PyResult<Bound<'py, PyBytes>> {
-        self.enc.into_buffer().into_bytes()
+        let bytes = self.enc.into_buffer().into_bytes()?;
+        LAST_SIZE.set(bytes.as_bytes().len());
+        Ok(bytes)
     }
 }
 

@@ -479,6 +479,51 @@ def test_pickling_100000_deep_nesting_raises_recursion_error():
     assert len(results) == 3 * 6 * 4
 
 
+def test_nesting_deeper_than_the_thread_stack_pickles_on_new_segments():
+    """With the recursion limit raised, nesting deeper than the thread's
+    stack holds moves the walk to new stack segments instead of overflowing
+    it: in a thread with a 1 MiB stack, 100,000 levels of each container
+    (several segments' worth), dumped and by a Pickler, load back whole."""
+    results = run_child(
+        f"""
+        import io, json, pickle, sys, threading, oxpickle
+
+        sys.setrecursionlimit({DEPTH} * 4)
+        threading.stack_size(1 << 20)
+
+        def nested(kind):
+            obj = None
+            for i in range({DEPTH}):
+                obj = {{"list": lambda: [obj], "dict": lambda: {{"k": obj}},
+                        "tuple": lambda: (obj,)}}[kind]()
+            return obj
+
+        def depth(obj):
+            levels = 0
+            while obj is not None:
+                obj = obj["k"] if isinstance(obj, dict) else obj[0]
+                levels += 1
+            return levels
+
+        results = {{}}
+        def work():
+            for kind in ("list", "dict", "tuple"):
+                obj = nested(kind)
+                file = io.BytesIO()
+                oxpickle.Pickler(file, 5).dump(obj)
+                for api, data in (("dumps", oxpickle.dumps(obj)), ("Pickler", file.getvalue())):
+                    results[f"{{kind}} {{api}}"] = depth(pickle.loads(data))
+
+        thread = threading.Thread(target=work)
+        thread.start()
+        thread.join()
+        print(json.dumps(results))
+        """
+    )
+    assert results == {f"{kind} {api}": DEPTH for kind in ("list", "dict", "tuple")
+                       for api in ("dumps", "Pickler")}
+
+
 def _frames(payload):
     return b"".join(
         b"\x95" + struct.pack("<Q", len(payload[i : i + 65536])) + payload[i : i + 65536]

@@ -18,16 +18,13 @@ use super::memo::PickleMemo;
 use super::output::{encode_error, Output};
 use super::path::Step;
 use super::plain::PlainTypes;
+use super::stack::{on_new_segment, StackFloor};
 use crate::errors::pickling_error;
 use crate::ffi::{exact_type, Exact};
 use crate::stdlib::Stdlib;
 
 /// Containers nested deeper than this are tracked for cycles in fast mode.
 const FAST_NESTING_LIMIT: usize = 50;
-/// Stack kept free before recursing; below it the walk moves to a fresh
-/// heap-allocated stack segment instead of overflowing.
-const STACK_RED_ZONE: usize = 256 * 1024;
-const STACK_SEGMENT: usize = 4 * 1024 * 1024;
 
 /// The Python-level hooks of a Pickler, resolved once per dump.
 #[derive(Default)]
@@ -88,6 +85,8 @@ pub struct Dumper<'py, 'm> {
     /// being saved (see `plain`), else 0.
     pub(super) own_state: usize,
     fast: Option<FastMode>,
+    /// How deep the walk may recurse on the stack it runs on.
+    stack_floor: StackFloor,
 }
 
 /// Where the items being saved come from: whether their container can be
@@ -146,6 +145,7 @@ impl<'py, 'm> Dumper<'py, 'm> {
             items_from: ItemsFrom::Revisitable,
             own_state: 0,
             fast: settings.fast.then(FastMode::default),
+            stack_floor: StackFloor::current(),
         })
     }
 
@@ -215,7 +215,17 @@ impl<'py, 'm> Dumper<'py, 'm> {
             _ => {}
         }
         let _depth = RecursionGuard::enter(self.py)?;
-        stacker::maybe_grow(STACK_RED_ZONE, STACK_SEGMENT, || match kind {
+        let saved = if self.stack_floor.has_room() {
+            self.save_by_type(obj, kind)
+        } else {
+            self.on_new_stack_segment(|dumper| dumper.save_by_type(obj, kind))
+        };
+        saved.map_err(|err| self.failed_at(err, obj))
+    }
+
+    #[inline(always)]
+    fn save_by_type(&mut self, obj: &Bound<'py, PyAny>, kind: Exact) -> PyResult<()> {
+        match kind {
             Exact::Dict => self.save_dict(obj),
             Exact::List => self.save_list(obj),
             Exact::Tuple => self.save_tuple(obj),
@@ -224,8 +234,17 @@ impl<'py, 'm> Dumper<'py, 'm> {
             Exact::ByteArray => self.save_bytearray(obj),
             Exact::PickleBuffer => self.save_pickle_buffer(obj),
             _ => self.save_other(obj, kind),
+        }
+    }
+
+    /// Runs `save` on a new stack segment, with the floor of that segment.
+    fn on_new_stack_segment<T>(&mut self, save: impl FnOnce(&mut Self) -> T) -> T {
+        on_new_segment(|| {
+            let outer = std::mem::replace(&mut self.stack_floor, StackFloor::current());
+            let result = save(self);
+            self.stack_floor = outer;
+            result
         })
-        .map_err(|err| self.failed_at(err, obj))
     }
 
     /// Whether `obj` cannot be reached again in this dump, so needs no memo

@@ -21,6 +21,7 @@ mod path;
 mod plain;
 mod reduce;
 mod scalars;
+mod stack;
 mod strings;
 
 use pyo3::exceptions::{PyAttributeError, PyTypeError, PyValueError};

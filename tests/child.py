@@ -34,3 +34,17 @@ def run_child(code, *, timeout=WATCHDOG_SECONDS):
         pytest.fail(f"child crashed with signal {-proc.returncode}; stderr:\n{proc.stderr}")
     assert proc.returncode == 0, f"child exited with {proc.returncode}; stderr:\n{proc.stderr}"
     return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def nested(kind, depth):
+    """A list, dict or tuple nested ``depth`` deep around None (for children,
+    which import it from here: they run in this directory)."""
+    wrap = {
+        "list": lambda inner: [inner],
+        "dict": lambda inner: {"k": inner},
+        "tuple": lambda inner: (inner,),
+    }[kind]
+    obj = None
+    for _ in range(depth):
+        obj = wrap(obj)
+    return obj

@@ -443,12 +443,7 @@ def test_pickling_100000_deep_nesting_raises_recursion_error():
             def reducer_override(self, obj):
                 return NotImplemented
 
-        def nested(kind):
-            obj = None
-            for i in range({DEPTH}):
-                obj = {{"list": lambda: [obj], "dict": lambda: {{"k": obj}},
-                        "tuple": lambda: (obj,)}}[kind]()
-            return obj
+        from child import nested
 
         apis = {{
             "dumps": lambda obj, proto: oxpickle.dumps(obj, proto),
@@ -460,7 +455,7 @@ def test_pickling_100000_deep_nesting_raises_recursion_error():
         }}
         results = {{}}
         for kind in ("list", "dict", "tuple"):
-            obj = nested(kind)
+            obj = nested(kind, {DEPTH})
             for proto in range(6):
                 for api, dump in apis.items():
                     try:
@@ -491,12 +486,7 @@ def test_nesting_deeper_than_the_thread_stack_pickles_on_new_segments():
         sys.setrecursionlimit({DEPTH} * 4)
         threading.stack_size(1 << 20)
 
-        def nested(kind):
-            obj = None
-            for i in range({DEPTH}):
-                obj = {{"list": lambda: [obj], "dict": lambda: {{"k": obj}},
-                        "tuple": lambda: (obj,)}}[kind]()
-            return obj
+        from child import nested
 
         def depth(obj):
             levels = 0
@@ -508,7 +498,7 @@ def test_nesting_deeper_than_the_thread_stack_pickles_on_new_segments():
         results = {{}}
         def work():
             for kind in ("list", "dict", "tuple"):
-                obj = nested(kind)
+                obj = nested(kind, {DEPTH})
                 file = io.BytesIO()
                 oxpickle.Pickler(file, 5).dump(obj)
                 for api, data in (("dumps", oxpickle.dumps(obj)), ("Pickler", file.getvalue())):

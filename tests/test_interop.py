@@ -853,7 +853,12 @@ def test_arrays_pickle_as_numpy_reduces_them_without_asking_it(arrays):
     # The first exact ndarray of the process shows how NumPy reduces arrays;
     # later ones are written without asking (pickler/arrays.rs): same bytes,
     # same buffers, and NumPy's other reductions where it would use them.
-    arrays = [np.arange(3.0), *arrays, np.arange(3.0).view(np.matrix), np.zeros(2, dtype="V0")]
+    # Arrays of objects, between others, keep NumPy's list reduction.
+    objects = np.array([1, "x", None], dtype=object)
+    arrays = [
+        np.arange(3.0), *arrays, objects, np.arange(2.0), np.arange(3.0).view(np.matrix),
+        np.zeros(2, dtype="V0"), objects.copy(),
+    ]
 
     def dumped(module, **kwargs):
         out, buffers = io.BytesIO(), []

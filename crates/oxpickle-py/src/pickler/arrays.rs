@@ -38,7 +38,7 @@ impl<'py> Dumper<'py, '_> {
     /// The reduce parts of an array NumPy would reduce through its buffer,
     /// once a first array showed how; None to ask NumPy.
     pub(super) fn known_array_reduction(
-        &self,
+        &mut self,
         obj: &Bound<'py, PyAny>,
     ) -> PyResult<Option<ReduceParts<'py>>> {
         let py = self.py;
@@ -49,9 +49,7 @@ impl<'py> Dumper<'py, '_> {
             return Ok(None);
         }
         let dtype = obj.getattr(pyo3::intern!(py, "dtype"))?;
-        if dtype.getattr(pyo3::intern!(py, "hasobject"))?.is_truthy()?
-            || dtype.getattr(pyo3::intern!(py, "itemsize"))?.extract::<usize>()? == 0
-        {
+        if !self.is_buffer_dtype(&dtype)? {
             return Ok(None);
         }
         // Some dtypes (datetimes) export no buffer: NumPy falls back to
@@ -75,6 +73,23 @@ impl<'py> Dumper<'py, '_> {
             dict_items: None,
             state_setter: None,
         }))
+    }
+
+    /// Whether arrays of `dtype` may go through their buffer: it holds no
+    /// Python objects and its items have a size. The arrays of one dump
+    /// mostly share a dtype (the builtin ones are singletons), so the last
+    /// that passed is kept, alive, and recognised by identity.
+    fn is_buffer_dtype(&mut self, dtype: &Bound<'py, PyAny>) -> PyResult<bool> {
+        let py = self.py;
+        if self.buffer_dtype.as_ref().is_some_and(|known| known.is(dtype)) {
+            return Ok(true);
+        }
+        let passes = !dtype.getattr(pyo3::intern!(py, "hasobject"))?.is_truthy()?
+            && dtype.getattr(pyo3::intern!(py, "itemsize"))?.extract::<usize>()? != 0;
+        if passes {
+            self.buffer_dtype = Some(dtype.clone().unbind());
+        }
+        Ok(passes)
     }
 
     /// After `obj.__reduce_ex__(proto)` returned `reduced`: learns how

@@ -87,6 +87,8 @@ pub struct Dumper<'py, 'm> {
     fast: Option<FastMode>,
     /// How deep the walk may recurse on the stack it runs on.
     stack_floor: StackFloor,
+    /// The dtype of the last array written through its buffer (see `arrays`).
+    pub(super) buffer_dtype: Option<Py<PyAny>>,
 }
 
 /// Where the items being saved come from: whether their container can be
@@ -146,6 +148,7 @@ impl<'py, 'm> Dumper<'py, 'm> {
             own_state: 0,
             fast: settings.fast.then(FastMode::default),
             stack_floor: StackFloor::current(),
+            buffer_dtype: None,
         })
     }
 

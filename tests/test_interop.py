@@ -19,6 +19,7 @@ import itertools
 import math
 import operator
 import pickle
+import pickletools
 import sys
 import types
 import uuid
@@ -874,6 +875,34 @@ def test_arrays_pickle_as_numpy_reduces_them_without_asking_it(arrays):
     reloaded = pickle.loads(pickle.dumps(arrays, 5))
     for expected, actual in zip(reloaded, oxpickle.loads(oxpickle.dumps(arrays, 5)), strict=True):
         assert_arrays_equivalent(expected, actual, expected)
+
+
+def test_arrays_held_only_by_their_container_leave_no_memo_entries():
+    """In a dumps, an array only its list holds, and the buffer and shape
+    written for it, cannot be reached twice: the memo stays the same size
+    however many there are. A shared array is memoized once, and loads as
+    one object."""
+
+    def memo_entries(arrays):
+        stream = oxpickle.dumps(arrays, 5)
+        loaded = pickle.loads(stream)
+        for expected, actual in zip(arrays, loaded, strict=True):
+            assert_arrays_equivalent(expected, actual)
+        identities = [id(a) for a in arrays]
+        assert [identities.index(id(a)) for a in arrays] == [
+            [id(a) for a in loaded].index(id(a)) for a in loaded
+        ]
+        return sum(op.name == "MEMOIZE" for op, _, _ in pickletools.genops(stream))
+
+    def fresh(count):
+        return [np.arange(float(i + 1)) for i in range(count)]
+
+    # The process's first array goes through NumPy's reduce, to learn how.
+    oxpickle.dumps(np.arange(1.0), 5)
+    shared = np.arange(4.0)
+    assert memo_entries(fresh(3)) == memo_entries(fresh(30))
+    assert memo_entries([shared] * 30) == memo_entries([shared, shared])
+    assert memo_entries([*fresh(3), shared, shared]) == memo_entries(fresh(3)) + 1
 
 
 def _stdlib_pickler_bytes(obj, proto):

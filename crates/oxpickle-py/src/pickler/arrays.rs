@@ -20,7 +20,7 @@ use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyString, PyTuple, PyType};
 
-use super::dumper::Dumper;
+use super::dumper::{Dumper, ItemsFrom};
 use super::reduce::ReduceParts;
 use crate::ffi::{exact_type, lookup_attr, new_pickle_buffer, pickle_buffer_view, Exact};
 
@@ -72,6 +72,9 @@ impl<'py> Dumper<'py, '_> {
             list_items: None,
             dict_items: None,
             state_setter: None,
+            // A new tuple of a new PickleBuffer, the dtype, a new shape
+            // tuple and NumPy's 'C': the new ones need no memo entries.
+            args_from: ItemsFrom::WalkedOnce,
         }))
     }
 

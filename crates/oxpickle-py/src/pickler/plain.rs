@@ -20,7 +20,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyString, PyTuple, PyType};
 
 use super::address::AddressMap;
-use super::dumper::{address, Dumper};
+use super::dumper::{address, Dumper, ItemsFrom};
 use super::reduce::{NewObj, ReduceParts};
 use crate::ffi::{is_member_descriptor, lookup_attr, owned};
 
@@ -205,6 +205,7 @@ impl<'py> Dumper<'py, '_> {
             list_items: None,
             dict_items: None,
             state_setter: None,
+            args_from: ItemsFrom::Revisitable,
         })
     }
 }

@@ -124,7 +124,7 @@ impl<'py> Dumper<'py, '_> {
             NewObj::Plain => dumper.save_newobj(&parts.args, class_check),
             NewObj::No => {
                 dumper.save(&parts.callable)?;
-                dumper.save_reduce_part(parts.args.as_any(), Step::ReduceArgs)?;
+                dumper.save_reduce_part(parts.args.as_any(), Step::ReduceArgs, parts.args_from)?;
                 dumper.out.enc.op(Op::Reduce);
                 Ok(())
             }
@@ -172,26 +172,27 @@ impl<'py> Dumper<'py, '_> {
                     }
                     None => self.save(obj)?,
                 }
-                self.save_reduce_part(&state, Step::ReduceState)?;
+                self.save_reduce_part(&state, Step::ReduceState, ItemsFrom::WalkedOnce)?;
                 self.out.enc.op(Op::Tuple2);
                 self.out.enc.op(Op::Reduce);
                 self.out.enc.op(Op::Pop);
             }
             _ => {
-                self.save_reduce_part(&state, Step::ReduceState)?;
+                self.save_reduce_part(&state, Step::ReduceState, ItemsFrom::WalkedOnce)?;
                 self.out.enc.op(Op::Build);
             }
         }
         Ok(())
     }
 
-    /// Arguments or state of a reduce; a failure says which. Arguments
-    /// come before the object is memoized, so they may be walked twice.
-    fn save_reduce_part(&mut self, part: &Bound<'py, PyAny>, step: Step) -> PyResult<()> {
-        let from = match step {
-            Step::ReduceArgs => ItemsFrom::Revisitable,
-            _ => ItemsFrom::WalkedOnce,
-        };
+    /// Arguments or state of a reduce, reached as `from` says; a failure
+    /// says which part it was.
+    fn save_reduce_part(
+        &mut self,
+        part: &Bound<'py, PyAny>,
+        step: Step,
+        from: ItemsFrom,
+    ) -> PyResult<()> {
         self.items_context(from, |dumper| dumper.save(part))
             .map_err(|err| self.unwinding(err, || step))
     }
@@ -235,7 +236,8 @@ impl<'py> Dumper<'py, '_> {
             }
         }
         self.save(&class)?;
-        self.save_reduce_part(args.get_slice(1, args.len()).as_any(), Step::ReduceArgs)?;
+        let rest = args.get_slice(1, args.len());
+        self.save_reduce_part(rest.as_any(), Step::ReduceArgs, ItemsFrom::Revisitable)?;
         self.out.enc.op(Op::NewObj);
         Ok(())
     }
@@ -285,8 +287,8 @@ impl<'py> Dumper<'py, '_> {
         };
         if self.proto >= 4 {
             self.save(&class)?;
-            self.save_reduce_part(new_args.as_any(), Step::ReduceArgs)?;
-            self.save_reduce_part(kwargs.as_any(), Step::ReduceArgs)?;
+            self.save_reduce_part(new_args.as_any(), Step::ReduceArgs, ItemsFrom::Revisitable)?;
+            self.save_reduce_part(kwargs.as_any(), Step::ReduceArgs, ItemsFrom::Revisitable)?;
             self.out.enc.op(Op::NewObjEx);
             return Ok(());
         }
@@ -316,6 +318,11 @@ pub(super) struct ReduceParts<'py> {
     pub list_items: Option<Bound<'py, pyo3::types::PyIterator>>,
     pub dict_items: Option<Bound<'py, pyo3::types::PyIterator>>,
     pub state_setter: Option<Bound<'py, PyAny>>,
+    /// How the arguments are reached. A reducer's are `Revisitable`: it
+    /// may hand out the same tuple again, and they are saved before the
+    /// object is memoized, so a cycle may lead back through them. Arguments
+    /// this dump built, which nothing else refers to, are `WalkedOnce`.
+    pub args_from: ItemsFrom,
 }
 
 impl<'py> ReduceParts<'py> {
@@ -379,7 +386,15 @@ impl<'py> ReduceParts<'py> {
                 ));
             }
         }
-        Ok(ReduceParts { callable, args, state: part(2)?, list_items, dict_items, state_setter })
+        Ok(ReduceParts {
+            callable,
+            args,
+            state: part(2)?,
+            list_items,
+            dict_items,
+            state_setter,
+            args_from: ItemsFrom::Revisitable,
+        })
     }
 }
 

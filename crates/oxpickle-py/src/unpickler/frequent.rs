@@ -31,11 +31,27 @@ fn counted<const N: usize>(bytes: &[u8]) -> Option<(&[u8], usize)> {
 }
 
 impl<'py> Machine<'py, '_> {
-    /// Runs the instruction at the start of `bytes` (which sits at `offset`
-    /// in the pickle) if it is a frequent one and whole; returns how many
-    /// bytes it took, or 0 to leave it to the general path.
+    /// Runs the instructions at the start of `bytes` (which sits at
+    /// `offset` in the pickle) for as long as they are frequent ones and
+    /// whole; returns how many bytes they took, 0 leaving the first to the
+    /// general path.
     #[inline(always)]
     pub(super) fn run_frequent(&mut self, bytes: &[u8], offset: usize) -> PyResult<usize> {
+        let mut done = 0;
+        while let Some(rest) = bytes.get(done..) {
+            let taken = self.run_one_frequent(rest, offset + done)?;
+            if taken == 0 {
+                break;
+            }
+            done += taken;
+        }
+        Ok(done)
+    }
+
+    /// Runs the instruction at the start of `bytes` if it is a frequent
+    /// one and whole; returns how many bytes it took, or 0.
+    #[inline(always)]
+    fn run_one_frequent(&mut self, bytes: &[u8], offset: usize) -> PyResult<usize> {
         let Some(op) = bytes.first().and_then(|&byte| Op::from_byte(byte)) else {
             return Ok(0);
         };

@@ -11,7 +11,7 @@ from pathlib import Path
 import oxpickle
 import pytest
 
-from benches import checks, workloads
+from benches import ab, checks, workloads
 from benches.report import README_END, README_START, update_readme
 
 
@@ -139,3 +139,17 @@ def test_update_readme_replaces_only_between_markers(tmp_path: Path) -> None:
     readme.write_text(untouched)
     assert not update_readme(readme, "new table\n")
     assert readme.read_text() == untouched
+
+
+def test_ab_compares_a_build_file_with_a_named_library(capsys) -> None:
+    """`benches.ab` loads a second copy of the extension from its file and
+    times it against a named library, round by round."""
+    build = oxpickle._oxpickle.__file__
+    argv = ["pickle", build, "--workload", "W7", "--scale", "0.01", "--rounds", "2"]
+    assert ab.main([*argv, "--op", "loads"]) == 0
+    assert ab.main(["oxpickle", build, "--workload", "W9", "--scale", "0.01", "--rounds", "1",
+                    "--fragment"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("W7 loads, fresh heap: old ")
+    assert lines[1].startswith("W9 dumps, fragmented heap: old ")
+    assert all("old ÷ new (median of" in line for line in lines)

@@ -514,6 +514,25 @@ def test_nesting_deeper_than_the_thread_stack_pickles_on_new_segments():
                        for api in ("dumps", "Pickler")}
 
 
+def test_dumps_after_a_large_one_needs_no_more_memory_than_its_own():
+    """The size of the thread's last result is a guess: where the process
+    has no room for it, a small dumps still succeeds (as often as asked)."""
+    results = run_child(
+        """
+        import json, resource, oxpickle
+        oxpickle.dumps(b"x" * (30 << 20))
+        def vm_size():
+            for line in open("/proc/self/status"):
+                if line.startswith("VmSize:"):
+                    return int(line.split()[1]) * 1024
+        limit = vm_size() + (8 << 20)
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+        print(json.dumps([len(oxpickle.dumps([b"y" * 10_000], 5)) for _ in range(2)]))
+        """
+    )
+    assert results == [10020, 10020]
+
+
 def _frames(payload):
     return b"".join(
         b"\x95" + struct.pack("<Q", len(payload[i : i + 65536])) + payload[i : i + 65536]

@@ -11,21 +11,26 @@ from pathlib import Path
 import oxpickle
 import pytest
 
-from benches import ab, checks, workloads
+from benches import checks, workloads
 from benches.report import README_END, README_START, update_readme
 
 
-def main(argv: list[str]) -> int:
-    """The runner in a child process: it imports dill, and importing dill
-    rewires the stdlib's pure-Python pickler for the whole process, which
-    must not leak into the other tests of this session."""
-    result = subprocess.run(
-        [sys.executable, "-m", "benches.run", *argv],
+def run_module(module: str, argv: list[str]) -> subprocess.CompletedProcess[str]:
+    """A benches module in a child process: the libraries it compares
+    include dill, and importing dill rewires the stdlib's pure-Python
+    pickler for the whole process, which must not leak into the other
+    tests of this session."""
+    return subprocess.run(
+        [sys.executable, "-m", module, *argv],
         cwd=Path(__file__).resolve().parent.parent,
         capture_output=True,
+        text=True,
         check=False,
     )
-    return result.returncode
+
+
+def main(argv: list[str]) -> int:
+    return run_module("benches.run", argv).returncode
 
 # Every workload at a size that builds in milliseconds (W1: 500 records,
 # W8: 10 functions, so each of the five function kinds appears).
@@ -141,15 +146,18 @@ def test_update_readme_replaces_only_between_markers(tmp_path: Path) -> None:
     assert readme.read_text() == untouched
 
 
-def test_ab_compares_a_build_file_with_a_named_library(capsys) -> None:
+def test_ab_compares_a_build_file_with_a_named_library() -> None:
     """`benches.ab` loads a second copy of the extension from its file and
     times it against a named library, round by round."""
     build = oxpickle._oxpickle.__file__
-    argv = ["pickle", build, "--workload", "W7", "--scale", "0.01", "--rounds", "2"]
-    assert ab.main([*argv, "--op", "loads"]) == 0
-    assert ab.main(["oxpickle", build, "--workload", "W9", "--scale", "0.01", "--rounds", "1",
-                    "--fragment"]) == 0
-    lines = capsys.readouterr().out.splitlines()
+    lines = []
+    for argv in (
+        ["pickle", build, "--workload", "W7", "--op", "loads", "--rounds", "2"],
+        ["oxpickle", build, "--workload", "W9", "--rounds", "1", "--fragment"],
+    ):
+        done = run_module("benches.ab", [*argv, "--scale", "0.01"])
+        assert done.returncode == 0, done.stderr
+        lines.append(done.stdout.strip())
     assert lines[0].startswith("W7 loads, fresh heap: old ")
     assert lines[1].startswith("W9 dumps, fragmented heap: old ")
     assert all("old ÷ new (median of" in line for line in lines)

@@ -1202,6 +1202,55 @@ def test_true_from_buffer_callback_keeps_the_buffer_in_band(dumper):
         np.testing.assert_array_equal(load(data), arr)
 
 
+@pytest.mark.parametrize("dumper", DUMPERS)
+@pytest.mark.parametrize("make", ["array", "PickleBuffer"])
+def test_a_buffer_the_callback_keeps_in_band_and_the_dump_reaches_again_is_one_object(
+    dumper, make
+):
+    """A buffer_callback that keeps the buffer where the dump reaches it
+    again, and leaves it in band: the second visit is a memo reference, as
+    in C pickle, whether the buffer is an array's or the caller's own."""
+    oxpickle.dumps(np.arange(1.0), 5)  # learn the array reduction
+    kept = []
+
+    def keep_in_band(buffer):
+        if not kept:
+            kept.append(buffer)
+        return True
+
+    data = bytearray(b"abcdefgh")
+    # Only the list holds the first object, as only its tuple holds an
+    # array's buffer.
+    objs = [np.frombuffer(data, "u1").copy() if make == "array" else pickle.PickleBuffer(data)]
+    objs.append(kept)
+    loaded, (again,) = pickle.loads(DUMPERS[dumper](objs, 5, buffer_callback=keep_in_band))
+    again[0] = 0x7A  # written through the kept buffer, seen by the first object
+    assert loaded[0] == 0x7A
+
+
+class _RecordsItself:
+    """Reduces to a new instance, after recording itself in a list the dump
+    reaches later."""
+
+    def __init__(self, registry):
+        self.registry = registry
+
+    def __reduce__(self):
+        if not any(item is self for item in self.registry):
+            self.registry.append(self)
+        return (_RecordsItself, ([],))
+
+
+@pytest.mark.parametrize("dumper", DUMPERS)
+def test_an_object_its_reducer_records_where_the_dump_reaches_it_again_is_one_object(dumper):
+    """Only the list holds the object when it is reached, so it needs no memo
+    entry by its reference count; its reducer then keeps it where the walk
+    finds it again, which C pickle writes as a memo reference."""
+    registry = []
+    loaded, (again,) = pickle.loads(DUMPERS[dumper]([_RecordsItself(registry), registry], 5))
+    assert loaded is again
+
+
 # --- Python 2 pickles ---------------------------------------------------------
 
 

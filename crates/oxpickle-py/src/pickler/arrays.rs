@@ -73,7 +73,9 @@ impl<'py> Dumper<'py, '_> {
             dict_items: None,
             state_setter: None,
             // A new tuple of a new PickleBuffer, the dtype, a new shape
-            // tuple and NumPy's 'C': the new ones need no memo entries.
+            // tuple and NumPy's 'C': the new ones need no memo entries. The
+            // tuple has one reference, where `WalkedOnce` allows two; no hook
+            // of a one-shot dumps can see it to take the other.
             args_from: ItemsFrom::WalkedOnce,
         }))
     }

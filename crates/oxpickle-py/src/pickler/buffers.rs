@@ -5,7 +5,7 @@ use oxpickle_core::Op;
 use pyo3::ffi;
 use pyo3::prelude::*;
 
-use super::dumper::Dumper;
+use super::dumper::{references, Dumper};
 use crate::errors::pickling_error;
 use crate::ffi::pickle_buffer_view;
 
@@ -27,7 +27,12 @@ impl<'py> Dumper<'py, '_> {
         }
         let readonly = view.readonly != 0;
         let in_band = match &self.hooks.buffer_callback {
-            Some(callback) => callback.call1((obj,))?.is_truthy()?,
+            Some(callback) => {
+                let before = references(obj);
+                let in_band = callback.call1((obj,))?.is_truthy()?;
+                self.note_kept_references(obj, before);
+                in_band
+            }
             None => true,
         };
         if !in_band {

@@ -17,6 +17,9 @@ extern "C" {
     fn _PyBytes_Resize(bytes: *mut *mut ffi::PyObject, size: ffi::Py_ssize_t) -> c_int;
 }
 
+/// Results up to this size are copied out of a buffer grown far past them.
+const SMALL_RESULT: usize = 128 * 1024;
+
 /// A bytes object being written, its size the buffer's capacity.
 pub struct BytesBuffer<'py> {
     py: Python<'py>,
@@ -80,6 +83,17 @@ impl<'py> BytesBuffer<'py> {
         self.check()?;
         // At most the capacity, which was checked to fit.
         let size = self.len as ffi::Py_ssize_t;
+        if self.len <= SMALL_RESULT && self.capacity > 2 * SMALL_RESULT {
+            // A guessed size far too large: shrunk in place, the result would
+            // keep a block (a mapping of its own) sized for the guess.
+            // SAFETY: the first `len` bytes of `data` were written.
+            let object = unsafe { ffi::PyBytes_FromStringAndSize(self.data.as_ptr().cast(), size) };
+            if object.is_null() {
+                return Err(PyErr::fetch(self.py));
+            }
+            // SAFETY: `object` is a new, owned, complete bytes object.
+            return Ok(unsafe { Bound::from_owned_ptr(self.py, object).cast_into_unchecked() });
+        }
         let mut object = std::mem::replace(&mut self.object, std::ptr::null_mut());
         if self.len != self.capacity {
             // SAFETY: `object` is a bytes object only this buffer refers to
@@ -92,6 +106,37 @@ impl<'py> BytesBuffer<'py> {
         // SAFETY: `object` is an owned reference to a bytes object whose
         // first `len` bytes were written; it is now complete.
         Ok(unsafe { Bound::from_owned_ptr(self.py, object).cast_into_unchecked() })
+    }
+
+    /// Moves what was written to a new bytes object of `capacity` bytes;
+    /// false, with nothing changed, if there is no memory for it. Only
+    /// for a guessed size: the guess must not fail a dump that fits.
+    fn move_to_new_object(&mut self, capacity: usize) -> bool {
+        let Ok(size) = ffi::Py_ssize_t::try_from(capacity) else {
+            return false;
+        };
+        // SAFETY: a null source asks for an uninitialised bytes object of
+        // `size` bytes (or null with MemoryError).
+        let object = unsafe { ffi::PyBytes_FromStringAndSize(std::ptr::null(), size) };
+        if object.is_null() {
+            // The guess was too large for this process: grow as without one.
+            drop(PyErr::fetch(self.py));
+            return false;
+        }
+        // SAFETY: `object` is a new bytes object of `capacity` bytes, at
+        // least `len`; the first `len` bytes of `data` were written.
+        unsafe {
+            std::ptr::copy_nonoverlapping(
+                self.data.as_ptr(),
+                ffi::PyBytes_AsString(object).cast::<u8>(),
+                self.len,
+            );
+        }
+        self.release();
+        self.object = object;
+        self.capacity = capacity;
+        self.locate_storage();
+        true
     }
 
     fn locate_storage(&mut self) {
@@ -179,8 +224,11 @@ unsafe impl OutputBuffer for BytesBuffer<'_> {
         // reuses memory the process already has instead of faulting in
         // fresh pages.
         let grown = self.capacity.saturating_add(self.capacity / 2);
+        let capacity = required.max(grown.min(ffi::PY_SSIZE_T_MAX as usize));
         let expected = std::mem::take(&mut self.expected_size);
-        let capacity = required.max(grown.max(expected).min(ffi::PY_SSIZE_T_MAX as usize));
+        if expected > capacity && self.move_to_new_object(expected) {
+            return true;
+        }
         let Ok(size) = ffi::Py_ssize_t::try_from(capacity) else {
             self.fail(too_large(capacity as u128));
             return false;

@@ -64,7 +64,7 @@ impl<'py> Dumper<'py, '_> {
             buffer_callback: None,
         };
         let mut memo = PickleMemo::default();
-        let out = Output::new(self.py, None)?;
+        let out = Output::scratch(self.py)?;
         let mut keyer = Dumper::new(self.py, out, &mut memo, settings, hooks)?;
         keyer.save(obj)?;
         keyer.out.into_bytes()

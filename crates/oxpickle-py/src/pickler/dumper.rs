@@ -226,6 +226,7 @@ impl<'py, 'm> Dumper<'py, 'm> {
         saved.map_err(|err| self.failed_at(err, obj))
     }
 
+    /// The builtin containers by their writers, anything else by reduction.
     #[inline(always)]
     fn save_by_type(&mut self, obj: &Bound<'py, PyAny>, kind: Exact) -> PyResult<()> {
         match kind {
@@ -266,9 +267,7 @@ impl<'py, 'm> Dumper<'py, 'm> {
             ItemsFrom::Revisitable if matches!(kind, Exact::Str | Exact::Bytes) => 2,
             ItemsFrom::Revisitable => return false,
         };
-        // SAFETY: reading the reference count of a live object.
-        let refcount = unsafe { ffi::Py_REFCNT(obj.as_ptr()) };
-        self.skip_unshared_memo && refcount <= most && address(obj) != self.root
+        self.skip_unshared_memo && references(obj) <= most && address(obj) != self.root
     }
 
     /// Runs `save` with the items it saves marked as coming from `from`.
@@ -284,6 +283,17 @@ impl<'py, 'm> Dumper<'py, 'm> {
     #[inline]
     pub fn is_being_saved_unshared(&self, obj: &Bound<'py, PyAny>) -> bool {
         self.unshared == address(obj)
+    }
+
+    /// After Python code was handed `obj` (a reducer, `buffer_callback`):
+    /// if it kept a reference, its count is above `before`, and the walk may
+    /// find `obj` again where that code put it. Judged unshared before, it
+    /// is memoized after all, and a later visit (one reference more, the
+    /// memo's) asks the memo.
+    pub fn note_kept_references(&mut self, obj: &Bound<'py, PyAny>, before: isize) {
+        if self.is_being_saved_unshared(obj) && references(obj) > before {
+            self.unshared = 0;
+        }
     }
 
     /// Memoizes `obj` and writes the PUT/MEMOIZE for it, unless it cannot
@@ -390,6 +400,12 @@ impl<'py, 'm> Dumper<'py, 'm> {
 
 /// An object's address, its identity for the memo.
 #[inline]
+/// The reference count of `obj`.
+pub(super) fn references(obj: &Bound<'_, PyAny>) -> isize {
+    // SAFETY: reading the reference count of a live object.
+    unsafe { ffi::Py_REFCNT(obj.as_ptr()) }
+}
+
 pub(super) fn address(obj: &Bound<'_, PyAny>) -> usize {
     obj.as_ptr() as usize
 }

@@ -14,6 +14,9 @@ pub struct Output<'py> {
     pub enc: Encoder<BytesBuffer<'py>>,
     /// The file's `write`, or None for `dumps`.
     write: Option<Bound<'py, PyAny>>,
+    /// Whether the result's size guides the next `dumps` (not for the
+    /// pickles deterministic mode sorts by).
+    remembered: bool,
 }
 
 /// The first buffer of a `dumps`, enough for most small objects.
@@ -23,7 +26,9 @@ const DUMP_CAPACITY: usize = FRAME_SIZE_TARGET + 1024;
 /// The largest size a `dumps` buffer grows to at once on the strength of
 /// the previous result: larger buffers are mappings of their own, which
 /// the system allocator moves without copying, so stepwise growth is
-/// cheap there, and a wrong guess would only reserve address space.
+/// cheap there. A guess too large costs a copy of what fits (see
+/// `BytesBuffer::into_bytes`), and one the process has no room for is
+/// dropped (see `BytesBuffer::grow`).
 const LARGEST_EXPECTED_SIZE: usize = 32 << 20;
 
 thread_local! {
@@ -42,7 +47,14 @@ impl<'py> Output<'py> {
             None => BytesBuffer::with_capacity(py, DUMPS_CAPACITY)?
                 .expecting(LAST_SIZE.get().min(LARGEST_EXPECTED_SIZE)),
         };
-        Ok(Output { enc: Encoder::new(buffer), write })
+        Ok(Output { enc: Encoder::new(buffer), write, remembered: true })
+    }
+
+    /// An in-memory pickle that neither reads nor sets the size of the
+    /// thread's last result.
+    pub fn scratch(py: Python<'py>) -> PyResult<Self> {
+        let buffer = BytesBuffer::with_capacity(py, DUMPS_CAPACITY)?;
+        Ok(Output { enc: Encoder::new(buffer), write: None, remembered: false })
     }
 
     /// Between opcodes: commit a full frame, and with a file write it, so
@@ -115,7 +127,9 @@ impl<'py> Output<'py> {
     /// The bytes of a `dumps`, after the final frame is committed.
     pub fn into_bytes(self) -> PyResult<Bound<'py, PyBytes>> {
         let bytes = self.enc.into_buffer().into_bytes()?;
-        LAST_SIZE.set(bytes.as_bytes().len());
+        if self.remembered {
+            LAST_SIZE.set(bytes.as_bytes().len());
+        }
         Ok(bytes)
     }
 }

@@ -7,7 +7,7 @@ use pyo3::exceptions::PyKeyError;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyString, PyTuple, PyType};
 
-use super::dumper::{type_name, Dumper, ItemsFrom};
+use super::dumper::{references, type_name, Dumper, ItemsFrom};
 use super::path::Step;
 use crate::errors::pickling_error;
 use crate::ffi::lookup_attr;
@@ -19,9 +19,11 @@ impl<'py> Dumper<'py, '_> {
         // Before any of the caller's code runs (a hook, a reducer): once the
         // buffer has failed, what is written is dropped, so stop here.
         self.out.check()?;
+        let before = references(obj);
         if let Some(reducer_override) = &self.hooks.reducer_override {
             let reduced = reducer_override.call1((obj,))?;
             if !reduced.is(self.py.NotImplemented()) {
+                self.note_kept_references(obj, before);
                 return self.save_reduced(obj, &reduced);
             }
         }
@@ -63,6 +65,9 @@ impl<'py> Dumper<'py, '_> {
                 format!("can't pickle '{}' object: {}", type_name(obj), obj.repr()?),
             ));
         };
+        // The reducer was handed `obj` (or bound to it), and may have kept
+        // it; so may the tuple it returned, which only makes this careful.
+        self.note_kept_references(obj, before);
         self.save_reduced(obj, &reduced)
     }
 

@@ -38,14 +38,15 @@ impl<'py> Machine<'py, '_> {
     #[inline(always)]
     pub(super) fn run_frequent(&mut self, bytes: &[u8], offset: usize) -> PyResult<usize> {
         let mut done = 0;
-        while let Some(rest) = bytes.get(done..) {
+        loop {
+            // `done` never passes the end: each step takes bytes it was given.
+            let rest = bytes.get(done..).unwrap_or_default();
             let taken = self.run_one_frequent(rest, offset + done)?;
             if taken == 0 {
-                break;
+                return Ok(done);
             }
             done += taken;
         }
-        Ok(done)
     }
 
     /// Runs the instruction at the start of `bytes` if it is a frequent

@@ -38,15 +38,16 @@ impl<'py> Machine<'py, '_> {
     #[inline(always)]
     pub(super) fn run_frequent(&mut self, bytes: &[u8], offset: usize) -> PyResult<usize> {
         let mut done = 0;
-        loop {
-            // `done` never passes the end: each step takes bytes it was given.
-            let rest = bytes.get(done..).unwrap_or_default();
+        // `done` never passes the end (each step takes bytes it was given);
+        // the slice check costs less here than a default for the None arm.
+        while let Some(rest) = bytes.get(done..) {
             let taken = self.run_one_frequent(rest, offset + done)?;
             if taken == 0 {
-                return Ok(done);
+                break;
             }
             done += taken;
         }
+        Ok(done)
     }
 
     /// Runs the instruction at the start of `bytes` if it is a frequent

@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: test demo bench callgrind scan-compare fuzz lint build build-release clean
+.PHONY: test test-cloudpickle demo bench callgrind scan-compare fuzz lint build build-release clean
 
 ## test: build the extension, run cargo test, clippy, ruff and pytest
 test: build
@@ -13,6 +13,15 @@ test: build
 	cargo fmt --all -- --check
 	$(VENV)/bin/ruff check python tests benches
 	$(PY) -m pytest
+
+## test-cloudpickle: cloudpickle's own test suite, run against oxpickle through a
+## module named cloudpickle, with default and deterministic dumps; the suite is
+## third-party code read from CLOUDPICKLE_SUITE (the one target that reads
+## ../shared); writes the results table to tests/BYVALUE_COVERAGE.md
+CLOUDPICKLE_SUITE ?= ../shared/conformance/cloudpickle
+test-cloudpickle: build
+	$(PY) tests/cloudpickle_suite/run.py --suite $(CLOUDPICKLE_SUITE) \
+		--coverage tests/BYVALUE_COVERAGE.md
 
 ## demo: build a release extension and run the main job
 demo: build-release

@@ -135,8 +135,6 @@ UNPICKLABLE = {
     "_thread.lock": lambda stack: threading.Lock(),
     "_thread.RLock": lambda stack: threading.RLock(),
     "socket": lambda stack: stack.enter_context(socket.socket()),
-    "_io.TextIOWrapper": lambda stack: stack.enter_context(open(__file__)),
-    "_io.BufferedReader": lambda stack: stack.enter_context(open(__file__, "rb")),
     "generator": lambda stack: _generator(),
     "frame": lambda stack: sys._getframe(),
     "sqlite3.Connection": lambda stack: stack.enter_context(

@@ -19,6 +19,7 @@ from ._byvalue import (
 from ._oxpickle import (
     DEFAULT_PROTOCOL,
     HIGHEST_PROTOCOL,
+    DeepRecursionError,
     Limits,
     PickleError,
     Pickler,
@@ -35,6 +36,7 @@ from ._oxpickle import (
 
 __all__ = [
     "DEFAULT_PROTOCOL",
+    "DeepRecursionError",
     "HIGHEST_PROTOCOL",
     "Limits",
     "PickleBuffer",

@@ -2,14 +2,13 @@
 
 The engine pickles functions, code objects and cells itself. This module
 holds what is policy rather than mechanism: which modules travel by value
-(the registry), how a class or enum is taken apart, class tracker ids, and
-reducers for the few stdlib types the stdlib cannot pickle.
+(the registry), how a class or enum is taken apart, and class tracker ids.
+Reducers for stdlib objects the stdlib cannot pickle are in ``_reducers``.
 """
 
 from __future__ import annotations
 
 import abc
-import dataclasses
 import enum
 import itertools
 import opcode as _opcode
@@ -17,8 +16,6 @@ import sys
 import types
 import typing
 import uuid
-import weakref
-from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
@@ -49,11 +46,19 @@ CODE_FIELDS: tuple[str, ...] = (
 )
 
 
+def _check_is_module(module: object) -> None:
+    # The first sentence is cloudpickle's, so code that matches on it works.
+    if not isinstance(module, types.ModuleType):
+        raise ValueError(
+            f"Input should be a module object, got {module} instead "
+            f"(a {type(module).__name__}): pass the imported module itself, not its name"
+        )
+
+
 def register_pickle_by_value(module: types.ModuleType) -> None:
     """Pickle the functions and classes of ``module`` (and its submodules)
     by value, for receivers that cannot import it."""
-    if not isinstance(module, types.ModuleType):
-        raise ValueError(f"Input should be a module object, got {module!r} instead")
+    _check_is_module(module)
     if module.__name__ not in sys.modules:
         raise ValueError(
             f"{module} was not imported correctly, have you used an `import` statement "
@@ -64,8 +69,7 @@ def register_pickle_by_value(module: types.ModuleType) -> None:
 
 def unregister_pickle_by_value(module: types.ModuleType) -> None:
     """Undo :func:`register_pickle_by_value`."""
-    if not isinstance(module, types.ModuleType):
-        raise ValueError(f"Input should be a module object, got {module!r} instead")
+    _check_is_module(module)
     if module.__name__ not in _by_value_modules:
         raise ValueError(f"{module} is not registered for pickle by value")
     _by_value_modules.remove(module.__name__)
@@ -122,13 +126,17 @@ def class_reduce(cls: type, deterministic: bool) -> tuple[Any, ...]:
     if isinstance(cls, enum.EnumMeta) and cls._member_names_:
         return _enum_reduce(cls, deterministic)
     namespace: dict[str, Any] = {"__qualname__": cls.__qualname__}
-    for key in ("__module__", "__slots__"):
+    # The docstring is given at creation, as the class statement gives it:
+    # set afterwards, it would sit after the attributes type() adds, and a
+    # class rebuilt and pickled again would list its attributes in another
+    # order than the original.
+    for key in ("__module__", "__slots__", "__doc__"):
         if key in cls.__dict__:
             namespace[key] = cls.__dict__[key]
-        # Generic, Protocol and TypedDict classes are rebuilt from the bases as
+    # Generic, Protocol and TypedDict classes are rebuilt from the bases as
     # written (`Generic[T]`), which new_class resolves as the class
     # statement did; their `__bases__` (plain `Generic`) cannot be reused.
-        # A typing.NamedTuple class is a plain tuple subclass underneath and is
+    # A typing.NamedTuple class is a plain tuple subclass underneath and is
     # rebuilt from its real bases.
     bases = cls.__dict__.get("__orig_bases__", cls.__bases__)
     if typing.NamedTuple in bases:
@@ -186,25 +194,7 @@ def _registered_subclasses(cls: type) -> list[type]:
     return [ref() for ref in registry if ref() is not None]
 
 
-# ----- objects the stdlib cannot pickle ------------------------------------
-
-
-def _wrapped_callable(obj: Any) -> tuple[Any, ...]:
-    return (type(obj), (obj.__func__,))
-
-
-def _property_reduce(prop: property) -> tuple[Any, ...]:
-    return (type(prop), (prop.fget, prop.fset, prop.fdel, prop.__doc__))
-
-
-def _method_reduce(method: types.MethodType) -> tuple[Any, ...]:
-    """A bound method as the stdlib pickles it (``getattr(obj, name)``)
-    when that finds it again, else as ``MethodType(func, obj)`` (a lambda
-    assigned as a method has no name to look up)."""
-    owner, func = method.__self__, method.__func__
-    if getattr(owner, func.__name__, None) == method:
-        return (getattr, (owner, func.__name__))
-    return (types.MethodType, (func, owner))
+# ----- objects whose by-reference name the receiver cannot import -----------
 
 
 def _typevar_reduce(var: Any, deterministic: bool) -> tuple[Any, ...]:
@@ -220,33 +210,6 @@ def _typevar_reduce(var: Any, deterministic: bool) -> tuple[Any, ...]:
     )
     return (_reconstruct.make_typevar, args)
 
-
-#: Reducers by exact type, consulted after the Pickler's dispatch table.
-REDUCERS: dict[type, Callable[[Any], tuple[Any, ...]]] = {
-    classmethod: _wrapped_callable,
-    staticmethod: _wrapped_callable,
-    abc.abstractclassmethod: _wrapped_callable,
-    abc.abstractstaticmethod: _wrapped_callable,
-    types.MethodType: _method_reduce,
-    memoryview: lambda m: (bytes, (m.tobytes(),)),
-        property: _property_reduce,
-    abc.abstractproperty: _property_reduce,
-    weakref.WeakSet: lambda s: (weakref.WeakSet, (list(s),)),
-    types.MappingProxyType: lambda m: (types.MappingProxyType, (dict(m),)),
-    type({}.keys()): lambda v: (_reconstruct.dict_keys, (list(v),)),
-    type({}.values()): lambda v: (_reconstruct.dict_values, (list(v),)),
-        type({}.items()): lambda v: (_reconstruct.dict_items, (list(v),)),
-    type(OrderedDict().keys()): lambda v: (_reconstruct.odict_keys, (list(v),)),
-    type(OrderedDict().values()): lambda v: (_reconstruct.odict_values, (list(v),)),
-    type(OrderedDict().items()): lambda v: (_reconstruct.odict_items, (list(v),)),
-    types.GetSetDescriptorType: lambda d: (getattr, (d.__objclass__, d.__name__)),
-    types.MemberDescriptorType: lambda d: (getattr, (d.__objclass__, d.__name__)),
-    # dataclasses compares these sentinels by identity: they must come back
-    # as the receiver's own, not as copies.
-    type(dataclasses.MISSING): lambda _: (getattr, (dataclasses, "MISSING")),
-    type(dataclasses.KW_ONLY): lambda _: (getattr, (dataclasses, "KW_ONLY")),
-    dataclasses._FIELD_BASE: lambda s: (getattr, (dataclasses, s.name)),  # type: ignore[attr-defined]
-}
 
 #: Reducers for objects whose reduce names a global the receiver may not
 #: import (a TypeVar defined in ``__main__``): used only then.

@@ -9,6 +9,8 @@ classes, enums and a few helpers need code from here.
 
 from __future__ import annotations
 
+import builtins
+import io
 import sys
 import types
 import typing
@@ -140,5 +142,18 @@ def dynamic_module(name: str, namespace: dict[str, Any]) -> types.ModuleType:
     """A module that was not importable on the sending side (not in
     ``sys.modules``); it is not added to ``sys.modules`` here either."""
     module = types.ModuleType(name)
+    # The sender leaves its own `__builtins__` out (it may hold what cannot
+    # be pickled); code run in the module finds the receiver's.
+    module.__dict__["__builtins__"] = builtins
     module.__dict__.update(namespace)
     return module
+
+
+def file_copy(contents: str | bytes, position: int, name: Any) -> io.StringIO | io.BytesIO:
+    """An in-memory copy of a file that was open for reading: its contents,
+    read from ``position`` on, with the file's ``name``."""
+    copy: io.StringIO | io.BytesIO
+    copy = io.StringIO(contents) if isinstance(contents, str) else io.BytesIO(contents)
+    copy.seek(position)
+    copy.name = name  # type: ignore[union-attr]
+    return copy

@@ -2,7 +2,7 @@
 //! same name, so `except pickle.UnpicklingError` keeps working, and from
 //! `oxpickle.PickleError`, so one clause catches all of ours.
 
-use pyo3::exceptions::PyTypeError;
+use pyo3::exceptions::{PyRecursionError, PyTypeError};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyDict, PyTuple, PyType};
@@ -12,6 +12,7 @@ struct ErrorTypes {
     pickling_error: Py<PyType>,
     unpickling_error: Py<PyType>,
     unpicklable_error: Py<PyType>,
+    deep_recursion_error: Py<PyType>,
     unsafe_pickle_error: Py<PyType>,
 }
 
@@ -59,6 +60,16 @@ fn create(py: Python<'_>) -> PyResult<ErrorTypes> {
         "An object that cannot be pickled; both a PicklingError and the TypeError \
          the stdlib raises for it.",
     )?;
+    let deep_recursion_error = make(
+        "DeepRecursionError",
+        PyTuple::new(
+            py,
+            [pickling_error.bind(py).as_any(), &py.get_type::<PyRecursionError>().into_any()],
+        )?,
+        "Pickling recursed past the interpreter's limit: an object graph nested deeper \
+         than sys.getrecursionlimit(), or a __reduce__ or __getattribute__ that calls \
+         itself. Both a PicklingError and the RecursionError the stdlib raises.",
+    )?;
     let unsafe_pickle_error = make(
         "UnsafePickleError",
         PyTuple::new(py, [unpickling_error.bind(py).as_any()])?,
@@ -70,6 +81,7 @@ fn create(py: Python<'_>) -> PyResult<ErrorTypes> {
         pickling_error,
         unpickling_error,
         unpicklable_error,
+        deep_recursion_error,
         unsafe_pickle_error,
     })
 }
@@ -82,6 +94,7 @@ pub fn register(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add("PicklingError", types.pickling_error.bind(py))?;
     module.add("UnpicklingError", types.unpickling_error.bind(py))?;
     module.add("UnpicklableError", types.unpicklable_error.bind(py))?;
+    module.add("DeepRecursionError", types.deep_recursion_error.bind(py))?;
     module.add("UnsafePickleError", types.unsafe_pickle_error.bind(py))?;
     Ok(())
 }
@@ -94,6 +107,12 @@ pub fn pickling_error(py: Python<'_>, message: impl Into<String>) -> PyErr {
 /// An `oxpickle.UnpicklableError`: a PicklingError that is also a TypeError.
 pub fn unpicklable_error(py: Python<'_>, message: impl Into<String>) -> PyErr {
     raise(py, |types| &types.unpicklable_error, message.into())
+}
+
+/// An `oxpickle.DeepRecursionError`: a PicklingError that is also a
+/// RecursionError.
+pub fn deep_recursion_error(py: Python<'_>, message: impl Into<String>) -> PyErr {
+    raise(py, |types| &types.deep_recursion_error, message.into())
 }
 
 /// An `oxpickle.UnpicklingError`.

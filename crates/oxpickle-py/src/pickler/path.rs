@@ -5,12 +5,12 @@
 //! it, so the dump can report `root['jobs'][2].conn` instead of a bare
 //! type name.
 
-use pyo3::exceptions::PyTypeError;
+use pyo3::exceptions::{PyRecursionError, PyTypeError};
 use pyo3::prelude::*;
 
 use super::dumper::Dumper;
 use super::global::repr;
-use crate::errors::{pickling_error, unpicklable_error};
+use crate::errors::{deep_recursion_error, pickling_error, unpicklable_error};
 
 /// One step from a container (or a reduced object) to a part of it.
 #[derive(Clone, Debug)]
@@ -89,6 +89,25 @@ fn attribute(key_repr: &str) -> String {
     }
 }
 
+/// Paths longer than this are shown by their two ends.
+const PATH_SHOWN_CHARS: usize = 400;
+
+/// `path` cut to its first and last characters when it is too long to
+/// read (a failure 100,000 containers deep).
+fn shortened(path: String) -> String {
+    let count = path.chars().count();
+    if count <= PATH_SHOWN_CHARS {
+        return path;
+    }
+    let head: String = path.chars().take(PATH_SHOWN_CHARS / 2).collect();
+    let tail: String = path.chars().skip(count - PATH_SHOWN_CHARS / 4).collect();
+    format!("{head}...({} characters)...{tail}", count - head.len() - tail.len())
+}
+
+const RECURSION_HINT: &str = "The object graph nests deeper than sys.getrecursionlimit() \
+allows, or a __reduce__, __reduce_ex__, __getstate__ or __getattribute__ calls itself. For \
+data that really is this deep, raise the limit with sys.setrecursionlimit().";
+
 const HINT: &str = "Leave it out of what is pickled (a __reduce__ or __getstate__ that omits \
 it), or register a reducer for its type with copyreg.pickle() or a Pickler dispatch_table.";
 
@@ -118,10 +137,20 @@ impl<'py> Dumper<'py, '_> {
         let py = self.py;
         let mut steps = std::mem::take(&mut self.error_path);
         steps.reverse();
-        let path = render(&steps);
+        let path = shortened(render(&steps));
         let origin = self.error_origin.take().unwrap_or_else(|| "?".into());
-        let is_type_error = err.is_instance_of::<PyTypeError>(py);
         let is_pickling_error = err.is_instance(py, self.stdlib.pickling_error.bind(py));
+        if err.is_instance_of::<PyRecursionError>(py) && !is_pickling_error {
+            let original = err.value(py).str().map(|s| s.to_string()).unwrap_or_default();
+            let message = format!(
+                "deep recursion while pickling a '{origin}' object at {path}: {original}\n\
+                 {RECURSION_HINT}"
+            );
+            let described = deep_recursion_error(py, message);
+            described.set_cause(py, Some(err));
+            return described;
+        }
+        let is_type_error = err.is_instance_of::<PyTypeError>(py);
         if !is_type_error && !is_pickling_error {
             let note = format!("raised while pickling {path} (a '{origin}' object)");
             // A failure to attach the note must not replace the real error.

@@ -10,6 +10,9 @@ use super::helpers::ByValueHelpers;
 use crate::ffi::bytes_data;
 use crate::pickler::dumper::Dumper;
 
+/// The `co_filename` that deterministic mode writes for every code object.
+const DETERMINISTIC_FILENAME: &str = "<dynamic-code>";
+
 impl<'py> Dumper<'py, '_> {
     /// `types.CodeType(*fields)`, after a once-per-pickle check that the
     /// loading Python is the one the bytecode was compiled for.
@@ -26,7 +29,14 @@ impl<'py> Dumper<'py, '_> {
         }
         self.save_named_global("types", "CodeType")?;
         self.out.enc.op(Op::Mark);
-        for field in &helpers.code_fields {
+        for (index, field) in helpers.code_fields.iter().enumerate() {
+            if self.deterministic && index == helpers.filename_field {
+                // Where the code was compiled differs between processes
+                // (a notebook kernel's cell file, a checkout's path); the
+                // bytes must not. Tracebacks show this name instead.
+                self.save(pyo3::intern!(self.py, DETERMINISTIC_FILENAME).as_any())?;
+                continue;
+            }
             self.save(&code.getattr(field.bind(self.py))?)?;
         }
         self.out.enc.op(Op::Tuple);

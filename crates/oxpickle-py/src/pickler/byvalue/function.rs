@@ -127,7 +127,13 @@ impl<'py> Dumper<'py, '_> {
     }
 
     /// The dict that stands in for a module's globals on the receiving
-    /// side, created once per pickle with the module's identity keys.
+    /// side, created once per pickle with the module's identity keys and
+    /// the receiver's `builtins` module as `__builtins__`.
+    ///
+    /// A function runs without `__builtins__` in its globals, but C code
+    /// that imports through `PyImport_Import` (NumPy's `ndarray.sum`, a
+    /// `pickle.dumps` in the function) reads it from the calling frame's
+    /// globals and fails where it is missing.
     fn save_globals_stand_in(&mut self, globals: &Bound<'py, PyDict>) -> PyResult<()> {
         let key = globals.as_ptr() as usize;
         if let Some(&index) = self.byvalue.globals_dicts.get(&key) {
@@ -139,6 +145,8 @@ impl<'py> Dumper<'py, '_> {
                 identity.push((PyString::intern(self.py, name), value));
             }
         }
+        let builtins = self.py.import(pyo3::intern!(self.py, "builtins"))?;
+        identity.push((pyo3::intern!(self.py, "__builtins__").clone(), builtins.into_any()));
         self.write_dict_items(&identity, None)?;
         let index = self.memoize_slot()?;
         self.byvalue.globals_dicts.insert(key, index);

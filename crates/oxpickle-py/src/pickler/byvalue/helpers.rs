@@ -4,6 +4,7 @@
 
 use std::collections::HashMap;
 
+use pyo3::exceptions::PyRuntimeError;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyDict, PySet, PyString, PyTuple};
@@ -25,6 +26,8 @@ pub struct ByValueHelpers {
     pub builtin_type_names: HashMap<usize, &'static str>,
     /// `types.CodeType` argument names, in order.
     pub code_fields: Vec<Py<PyString>>,
+    /// The index of `co_filename` in `code_fields`.
+    pub filename_field: usize,
     /// Opcode → shift of its argument, for the opcodes that name globals.
     pub global_ops: [Option<u8>; 256],
     pub extended_arg: u8,
@@ -42,9 +45,10 @@ impl ByValueHelpers {
     fn load(py: Python<'_>) -> PyResult<ByValueHelpers> {
         let module = py.import("oxpickle._byvalue")?;
         let reconstruct = py.import("oxpickle._reconstruct")?;
+        let general_reducers = py.import("oxpickle._reducers")?;
         let get = |name: &str| -> PyResult<Py<PyAny>> { Ok(module.getattr(name)?.unbind()) };
         let mut reducers = AddressMap::default();
-        for (class, reducer) in module.getattr("REDUCERS")?.cast::<PyDict>()?.iter() {
+        for (class, reducer) in general_reducers.getattr("REDUCERS")?.cast::<PyDict>()?.iter() {
             // Types in the table are module-level classes that live as long
             // as the interpreter, so their address is a stable key.
             reducers.insert(class.as_ptr() as usize, reducer.unbind());
@@ -65,7 +69,11 @@ impl ByValueHelpers {
             .cast::<PyTuple>()?
             .iter()
             .map(|field| Ok(field.cast_into::<PyString>()?.unbind()))
-            .collect::<PyResult<_>>()?;
+            .collect::<PyResult<Vec<Py<PyString>>>>()?;
+        let filename_field = code_fields
+            .iter()
+            .position(|field| field.bind(py).to_str().is_ok_and(|name| name == "co_filename"))
+            .ok_or_else(|| PyRuntimeError::new_err("_byvalue.CODE_FIELDS lacks co_filename"))?;
         Ok(ByValueHelpers {
             registered_modules: module.getattr("_by_value_modules")?.cast_into::<PySet>()?.unbind(),
             is_registered: get("is_registered")?,
@@ -76,6 +84,7 @@ impl ByValueHelpers {
             by_value_reducers: module.getattr("BY_VALUE_REDUCERS")?.cast_into::<PyDict>()?.unbind(),
             builtin_type_names,
             code_fields,
+            filename_field,
             global_ops,
             extended_arg: module.getattr("EXTENDED_ARG")?.extract()?,
             python_tag: reconstruct.getattr("PYTHON_TAG")?.cast_into::<PyString>()?.unbind(),

@@ -1,8 +1,11 @@
-"""Shared pytest configuration: Hypothesis profiles and a report header."""
+"""Shared pytest configuration: Hypothesis profiles, a report header, and the `roundtrip`
+fixture of the test_byvalue_*.py files."""
 
 import os
 
 import oxpickle
+import pytest
+from byvalue_helpers import CHANNELS, Channel
 from hypothesis import HealthCheck, settings
 
 _COMMON = {
@@ -25,3 +28,9 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE") or _DEFAULT_PROFILE)
 
 def pytest_report_header(config):
     return f"oxpickle under test: {oxpickle.__file__}"
+
+
+@pytest.fixture(params=CHANNELS)
+def roundtrip(request) -> Channel:
+    """oxpickle.dumps, then each loader of byvalue_helpers.CHANNELS in turn."""
+    return request.param

@@ -18,7 +18,8 @@ Everything else in the suite must pass in both runs.
 _WHICHMODULE = (
     "calls cloudpickle's private _whichmodule; the public half (a function whose "
     "__module__ is None, with a non-module in sys.modules) is "
-    "tests/test_byvalue_functions.py::test_function_whose_module_is_none"
+    "tests/test_byvalue_functions.py::"
+    "test_function_with_module_none_and_a_non_module_in_sys_modules"
 )
 _BACKWARD = (
     "loads pickles written by cloudpickle 1.x/2.x, which name cloudpickle's own "
@@ -34,7 +35,7 @@ NOT_APPLICABLE: dict[str, str] = {
     ),
     "cloudpickle_test::CloudPickleTest::test_cloudpickle_extract_nested_globals": (
         "calls cloudpickle's private _extract_code_globals; the public half (a nested "
-        "function's `global` statement) is tests/test_byvalue_functions.py::"
+        "function's `global` statement) is tests/test_byvalue_cloudpickle_parity.py::"
         "test_nested_function_reaches_the_global_it_declares"
     ),
     "cloudpickle_test::Protocol2CloudPickleTest::test_cloudpickle_extract_nested_globals": (

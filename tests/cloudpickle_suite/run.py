@@ -81,6 +81,7 @@ def run_suite(python: Path, junit: Path, suite: Path, pytest_args: list[str], mo
         f"--junitxml={junit}",
         "-q",
         "--tb=line",
+        "-rN",
         *pytest_args,
     ]
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}

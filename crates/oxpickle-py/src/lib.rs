@@ -33,6 +33,7 @@ fn _oxpickle(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_function(wrap_pyfunction!(scan::scan, module)?)?;
     module.add_function(wrap_pyfunction!(scan::allowlist_profiles, module)?)?;
     module.add_function(wrap_pyfunction!(scan::show, module)?)?;
+    module.add_function(wrap_pyfunction!(pickler::policy_names, module)?)?;
     module.add("HIGHEST_PROTOCOL", pickler::HIGHEST_PROTOCOL)?;
     module.add("DEFAULT_PROTOCOL", pickler::DEFAULT_PROTOCOL)?;
     Ok(())

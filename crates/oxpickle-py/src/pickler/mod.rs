@@ -28,6 +28,7 @@ use pyo3::exceptions::{PyAttributeError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyTuple};
 
+pub use byvalue::policy_names;
 pub use dumper::{Dumper, Hooks, Settings};
 use memo::PickleMemo;
 pub use output::Output;

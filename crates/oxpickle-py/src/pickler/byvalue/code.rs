@@ -6,7 +6,7 @@ use oxpickle_core::Op;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyString, PyTuple};
 
-use super::helpers::ByValueHelpers;
+use super::helpers::{ByValueHelpers, CHECK_PYTHON};
 use crate::ffi::bytes_data;
 use crate::pickler::dumper::Dumper;
 
@@ -19,7 +19,7 @@ impl<'py> Dumper<'py, '_> {
     pub(in crate::pickler) fn save_code(&mut self, code: &Bound<'py, PyAny>) -> PyResult<()> {
         let helpers = ByValueHelpers::get(self.py)?;
         if !self.byvalue.python_checked {
-            self.save_named_global("oxpickle._reconstruct", "check_python")?;
+            self.save_named_global(CHECK_PYTHON.0, CHECK_PYTHON.1)?;
             self.tuple_start(1);
             self.save(helpers.python_tag.bind(self.py).as_any())?;
             self.tuple_end(1);

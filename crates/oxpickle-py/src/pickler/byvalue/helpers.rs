@@ -37,35 +37,87 @@ pub struct ByValueHelpers {
 
 static HELPERS: PyOnceLock<ByValueHelpers> = PyOnceLock::new();
 
+/// A name the engine reads from the package's Python side: (module, attribute).
+pub type PolicyName = (&'static str, &'static str);
+
+const BYVALUE: &str = "oxpickle._byvalue";
+const RECONSTRUCT: &str = "oxpickle._reconstruct";
+
+const BY_VALUE_MODULES: PolicyName = (BYVALUE, "_by_value_modules");
+const IS_REGISTERED: PolicyName = (BYVALUE, "is_registered");
+const CLASS_REDUCE: PolicyName = (BYVALUE, "class_reduce");
+const DYNAMIC_MODULE_REDUCE: PolicyName = (BYVALUE, "dynamic_module_reduce");
+const IMPORTED_SUBMODULES: PolicyName = (BYVALUE, "imported_submodules");
+const BY_VALUE_REDUCERS: PolicyName = (BYVALUE, "BY_VALUE_REDUCERS");
+const BUILTIN_TYPE_NAMES: PolicyName = (BYVALUE, "BUILTIN_TYPE_NAMES");
+const GLOBAL_OPS: PolicyName = (BYVALUE, "GLOBAL_OPS");
+const EXTENDED_ARG: PolicyName = (BYVALUE, "EXTENDED_ARG");
+const CODE_FIELDS: PolicyName = (BYVALUE, "CODE_FIELDS");
+const REDUCERS: PolicyName = ("oxpickle._reducers", "REDUCERS");
+const PYTHON_TAG: PolicyName = (RECONSTRUCT, "PYTHON_TAG");
+/// Written into streams by name (`save_code`), so a pickle format as well.
+pub const CHECK_PYTHON: PolicyName = (RECONSTRUCT, "check_python");
+
+/// Every name the engine reads from the package's Python modules.
+/// `_oxpickle._policy_names()` returns it and a test resolves each entry,
+/// so a rename on the Python side fails the test suite, not a user's dump;
+/// each lookup checks (in debug builds) that its name is listed here.
+const POLICY_NAMES: &[PolicyName] = &[
+    BY_VALUE_MODULES,
+    IS_REGISTERED,
+    CLASS_REDUCE,
+    DYNAMIC_MODULE_REDUCE,
+    IMPORTED_SUBMODULES,
+    BY_VALUE_REDUCERS,
+    BUILTIN_TYPE_NAMES,
+    GLOBAL_OPS,
+    EXTENDED_ARG,
+    CODE_FIELDS,
+    REDUCERS,
+    PYTHON_TAG,
+    CHECK_PYTHON,
+];
+
+/// The object a policy name stands for.
+fn lookup<'py>(py: Python<'py>, name: PolicyName) -> PyResult<Bound<'py, PyAny>> {
+    debug_assert!(POLICY_NAMES.contains(&name), "{name:?} is missing from POLICY_NAMES");
+    py.import(name.0)?.getattr(name.1)
+}
+
+/// `_oxpickle._policy_names()`: the (module, attribute) pairs the engine
+/// reads from the package's Python modules.
+#[pyfunction]
+#[pyo3(name = "_policy_names")]
+pub fn policy_names() -> Vec<PolicyName> {
+    POLICY_NAMES.to_vec()
+}
+
 impl ByValueHelpers {
     pub fn get(py: Python<'_>) -> PyResult<&ByValueHelpers> {
         HELPERS.get_or_try_init(py, || Self::load(py))
     }
 
     fn load(py: Python<'_>) -> PyResult<ByValueHelpers> {
-        let module = py.import("oxpickle._byvalue")?;
-        let reconstruct = py.import("oxpickle._reconstruct")?;
-        let general_reducers = py.import("oxpickle._reducers")?;
-        let get = |name: &str| -> PyResult<Py<PyAny>> { Ok(module.getattr(name)?.unbind()) };
+        let name = |policy: PolicyName| lookup(py, policy);
         let mut reducers = AddressMap::default();
-        for (class, reducer) in general_reducers.getattr("REDUCERS")?.cast::<PyDict>()?.iter() {
+        for (class, reducer) in name(REDUCERS)?.cast::<PyDict>()?.iter() {
             // Types in the table are module-level classes that live as long
             // as the interpreter, so their address is a stable key.
             reducers.insert(class.as_ptr() as usize, reducer.unbind());
         }
         let mut builtin_type_names = HashMap::new();
-        for (class, name) in module.getattr("BUILTIN_TYPE_NAMES")?.cast::<PyDict>()?.iter() {
+        for (class, type_name) in name(BUILTIN_TYPE_NAMES)?.cast::<PyDict>()?.iter() {
             // Leaked once per process: a handful of short names that
             // `save_named_global` wants as &'static str.
-            let name: &'static str = Box::leak(name.extract::<String>()?.into_boxed_str());
-            builtin_type_names.insert(class.as_ptr() as usize, name);
+            let type_name: &'static str =
+                Box::leak(type_name.extract::<String>()?.into_boxed_str());
+            builtin_type_names.insert(class.as_ptr() as usize, type_name);
         }
         let mut global_ops = [None; 256];
-        for (opcode, shift) in module.getattr("GLOBAL_OPS")?.cast::<PyDict>()?.iter() {
+        for (opcode, shift) in name(GLOBAL_OPS)?.cast::<PyDict>()?.iter() {
             global_ops[opcode.extract::<u8>()? as usize] = Some(shift.extract::<u8>()?);
         }
-        let code_fields = module.getattr("CODE_FIELDS")?;
-        let code_fields = code_fields
+        let code_fields = name(CODE_FIELDS)?
             .cast::<PyTuple>()?
             .iter()
             .map(|field| Ok(field.cast_into::<PyString>()?.unbind()))
@@ -75,19 +127,19 @@ impl ByValueHelpers {
             .position(|field| field.bind(py).to_str().is_ok_and(|name| name == "co_filename"))
             .ok_or_else(|| PyRuntimeError::new_err("_byvalue.CODE_FIELDS lacks co_filename"))?;
         Ok(ByValueHelpers {
-            registered_modules: module.getattr("_by_value_modules")?.cast_into::<PySet>()?.unbind(),
-            is_registered: get("is_registered")?,
-            class_reduce: get("class_reduce")?,
-            dynamic_module_reduce: get("dynamic_module_reduce")?,
-            imported_submodules: get("imported_submodules")?,
+            registered_modules: name(BY_VALUE_MODULES)?.cast_into::<PySet>()?.unbind(),
+            is_registered: name(IS_REGISTERED)?.unbind(),
+            class_reduce: name(CLASS_REDUCE)?.unbind(),
+            dynamic_module_reduce: name(DYNAMIC_MODULE_REDUCE)?.unbind(),
+            imported_submodules: name(IMPORTED_SUBMODULES)?.unbind(),
             reducers,
-            by_value_reducers: module.getattr("BY_VALUE_REDUCERS")?.cast_into::<PyDict>()?.unbind(),
+            by_value_reducers: name(BY_VALUE_REDUCERS)?.cast_into::<PyDict>()?.unbind(),
             builtin_type_names,
             code_fields,
             filename_field,
             global_ops,
-            extended_arg: module.getattr("EXTENDED_ARG")?.extract()?,
-            python_tag: reconstruct.getattr("PYTHON_TAG")?.cast_into::<PyString>()?.unbind(),
+            extended_arg: name(EXTENDED_ARG)?.extract()?,
+            python_tag: name(PYTHON_TAG)?.cast_into::<PyString>()?.unbind(),
         })
     }
 }

@@ -17,7 +17,7 @@ use oxpickle_core::Op;
 use pyo3::prelude::*;
 use pyo3::types::{PyString, PyTuple};
 
-pub use helpers::ByValueHelpers;
+pub use helpers::{policy_names, ByValueHelpers};
 
 use super::dumper::Dumper;
 use super::global::Resolution;

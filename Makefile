@@ -17,7 +17,7 @@ test: build
 ## test-cloudpickle: cloudpickle's own test suite, run against oxpickle through a
 ## module named cloudpickle, with default and deterministic dumps; the suite is
 ## third-party code read from CLOUDPICKLE_SUITE (the one target that reads
-## ../shared); writes the results table to tests/BYVALUE_COVERAGE.md
+## ../shared: make test needs nothing beside the repository); writes the results table to tests/BYVALUE_COVERAGE.md
 CLOUDPICKLE_SUITE ?= ../shared/conformance/cloudpickle
 test-cloudpickle: build
 	$(PY) tests/cloudpickle_suite/run.py --suite $(CLOUDPICKLE_SUITE) \
@@ -35,8 +35,8 @@ bench: build-release
 callgrind: build-release
 	$(PY) -m benches.callgrind
 
-## scan-compare: release build; oxpickle's scanner and picklescan over the shared
-## corpus, table written to benches/scan_results.md (not part of test)
+## scan-compare: release build; oxpickle's scanner and picklescan over picklescan's
+## corpus (tests/data/picklescan), table written to benches/scan_results.md (not part of test)
 scan-compare: build-release
 	$(PY) -m benches.scan_compare --output benches/scan_results.md
 

@@ -1,21 +1,15 @@
-"""picklescan's corpus of malicious, benign and broken files, shared beside
-the repository: where it is, what its manifest expects of each file, and
-the allowlist profile a user would pass for each kind of file."""
+"""picklescan's corpus of malicious, benign and broken files, kept in
+``tests/data/picklescan``: where it is, what its manifest expects of each
+file, and the allowlist profile a user would pass for each kind of file."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-# The shared/ directory: beside the repository unless OXPICKLE_SHARED says.
-SHARED = Path(os.environ.get("OXPICKLE_SHARED") or REPO.parent / "shared")
-CORPUS = SHARED / "corpus" / "picklescan"
+CORPUS = REPO / "tests" / "data" / "picklescan"
 MANIFEST = CORPUS / "MANIFEST.tsv"
-MISSING = (
-    f"the picklescan corpus is missing: looked for {MANIFEST} "
-    "(<repo>/../shared/corpus/picklescan; set OXPICKLE_SHARED to the shared/ directory)"
-)
+MISSING = f"the picklescan corpus is missing: looked for {MANIFEST}"
 
 # PyTorch checkpoints are scanned with --allow torch, NumPy files with
 # --allow numpy, everything else (plain pickles, archives) with nothing.

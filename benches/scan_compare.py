@@ -152,7 +152,7 @@ def render(files, verdicts, times, rounds: int) -> str:
         "",
         "Written by `make scan-compare` (`python -m benches.scan_compare`); do not edit.",
         f"Corpus: picklescan's test files, {len(files)} files "
-        "(`shared/corpus/picklescan/MANIFEST.tsv`).",
+        "(`tests/data/picklescan/MANIFEST.tsv`).",
         f"Machine: {machine['cpu']}, {machine['nproc']} CPUs, {machine['python']}, "
         f"{machine['date']}; oxpickle extension {machine['oxpickle_extension']}, "
         f"picklescan {version('picklescan')}.",

@@ -3,9 +3,8 @@ and broken files: every malicious file is unsafe (exit 1, and labelled
 dangerous), every benign file clean (exit 0), every non-pickle reported as
 such (exit 2).
 
-The corpus lives beside the repository, at ``<repo>/../shared/corpus/
-picklescan`` (or ``$OXPICKLE_SHARED/corpus/picklescan``); its MANIFEST.tsv
-gives each file's expected verdict. A missing corpus fails the run.
+The corpus is in ``tests/data/picklescan`` (with picklescan's LICENSE and
+SOURCE.md); its MANIFEST.tsv gives each file's expected verdict. A missing corpus fails the run.
 ``benches/corpus.py`` holds both rules, shared with ``make scan-compare``.
 
 Each file is scanned with the profile a user would pass for its kind, the
@@ -101,8 +100,8 @@ def test_the_command_line_over_the_whole_corpus():
     )
     assert result.returncode == 1, result.stderr
     lines = result.stdout.splitlines()
-    # LICENSE and MANIFEST.tsv are passed over.
-    assert lines[-1].startswith("109 file(s) scanned, 2 other file(s) skipped;")
+    # LICENSE, MANIFEST.tsv and SOURCE.md are passed over.
+    assert lines[-1].startswith("109 file(s) scanned, 3 other file(s) skipped;")
     for path, expected in manifest():
         shown = [line for line in lines if line.startswith(str(CORPUS / path))]
         assert shown, path

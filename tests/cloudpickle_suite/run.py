@@ -111,8 +111,8 @@ def read_outcomes(junit: Path) -> list[Outcome]:
         result, detail = "passed", ""
         for child in case:
             if child.tag in ("failure", "error"):
-                result, detail = "failed", (child.get("message") or "").splitlines()[0:1]
-                detail = detail[0] if detail else child.tag
+                first_line = (child.get("message") or "").partition("\n")[0]
+                result, detail = "failed", first_line or child.tag
             elif child.tag == "skipped":
                 result, detail = "skipped", child.get("message") or ""
         outcomes.append(Outcome(test_id, result, detail))

@@ -28,6 +28,8 @@ pub struct Stdlib {
     pub newobj: Py<PyAny>,
     /// `builtins.getattr`, how nested names travel below protocol 4.
     pub getattr: Py<PyAny>,
+    /// The `builtins` module, the `__builtins__` of by-value functions.
+    pub builtins: Py<PyModule>,
     /// `pickle.PicklingError`, which failed dumps are reported as.
     pub pickling_error: Py<PyAny>,
     /// Whether ints store 30-bit digits in 32-bit words, the layout
@@ -64,6 +66,7 @@ impl Stdlib {
             partial: py.import("functools")?.getattr("partial")?.unbind(),
             newobj: copyreg.getattr("__newobj__")?.unbind(),
             getattr: py.import("builtins")?.getattr("getattr")?.unbind(),
+            builtins: py.import("builtins")?.unbind(),
             pickling_error: py.import("pickle")?.getattr("PicklingError")?.unbind(),
             thirty_bit_digits: {
                 let info = py.import("sys")?.getattr("int_info")?;

@@ -145,8 +145,8 @@ impl<'py> Dumper<'py, '_> {
                 identity.push((PyString::intern(self.py, name), value));
             }
         }
-        let builtins = self.py.import(pyo3::intern!(self.py, "builtins"))?;
-        identity.push((pyo3::intern!(self.py, "__builtins__").clone(), builtins.into_any()));
+        let builtins = self.stdlib.builtins.bind(self.py).clone().into_any();
+        identity.push((pyo3::intern!(self.py, "__builtins__").clone(), builtins));
         self.write_dict_items(&identity, None)?;
         let index = self.memoize_slot()?;
         self.byvalue.globals_dicts.insert(key, index);

@@ -4,15 +4,23 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: test test-cloudpickle demo bench callgrind scan-compare fuzz lint build build-release clean
+.PHONY: test test-matrix test-cloudpickle demo bench callgrind scan-compare fuzz lint build build-release clean
 
 ## test: build the extension, run cargo test, clippy, ruff and pytest
 test: build
 	cargo test --workspace --exclude oxpickle-py
 	cargo clippy --workspace --all-targets -- -D warnings
 	cargo fmt --all -- --check
-	$(VENV)/bin/ruff check python tests benches
+	$(VENV)/bin/ruff check python tests benches tools
 	$(PY) -m pytest
+
+## test-matrix: the whole suite (clippy and pytest, CPython's own pickle suite
+## included) on every supported CPython, 3.11 to 3.15; 3.14 and 3.15 come from
+## a Debian unstable root made once per machine in MATRIX_CACHE (needs root);
+## VERSIONS="3.12 3.14" runs some only. Table in target/matrix/summary.md
+MATRIX_CACHE ?= $(HOME)/.cache/oxpickle-matrix
+test-matrix: build
+	$(PY) tools/matrix/run.py --cache $(MATRIX_CACHE) $(if $(VERSIONS),--versions $(VERSIONS),)
 
 ## test-cloudpickle: cloudpickle's own test suite, run against oxpickle through a
 ## module named cloudpickle, with default and deterministic dumps; the suite is
@@ -64,7 +72,7 @@ $(CARGO_FUZZ):
 lint:
 	cargo clippy --workspace --all-targets -- -D warnings
 	cargo fmt --all -- --check
-	$(VENV)/bin/ruff check python tests benches
+	$(VENV)/bin/ruff check python tests benches tools
 
 $(STAMP): requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)

@@ -521,6 +521,78 @@ def test_nesting_deeper_than_the_thread_stack_pickles_on_new_segments():
                        for api in ("dumps", "Pickler")}
 
 
+def test_python_code_runs_on_the_walks_stack_segments():
+    """A reducer written in Python, called at every level of a walk deep
+    enough to move to stack segments of its own, runs there as on the
+    thread's stack. CPython 3.14 and later check recursion against the real
+    stack pointer and are told each segment's bounds (else: a false
+    RecursionError, or a fatal stack overflow); before 3.14 they count
+    calls instead. Afterwards CPython guards the thread's own stack again:
+    C recursion far past it (repr of a deeply nested list) ends in
+    RecursionError, not a crash."""
+    results = run_child(
+        f"""
+        import json, pickle, sys, oxpickle
+        from child import nested
+
+        class Node:
+            def __init__(self, child):
+                self.child = child
+
+            def __reduce__(self):
+                # Python frames and calls into C and back, deep in the walk.
+                name = "".join(part for part in ("No", "de"))
+                return (getattr(sys.modules[__name__], name), (self.child,))
+
+        def depth(obj):
+            levels = 0
+            while obj is not None:
+                obj = obj.child
+                levels += 1
+            return levels
+
+        old = sys.getrecursionlimit()
+        sys.setrecursionlimit({DEPTH} * 4)
+        obj = None
+        for _ in range(50_000):
+            obj = Node(obj)
+        results = {{"levels": depth(pickle.loads(oxpickle.dumps(obj)))}}
+        sys.setrecursionlimit(old)
+        try:
+            repr(nested("list", 1_000_000))
+        except RecursionError:
+            results["after"] = "RecursionError"
+        print(json.dumps(results))
+        """
+    )
+    assert results == {"levels": 50_000, "after": "RecursionError"}
+
+
+def test_the_nesting_limit_is_the_recursion_limit_on_every_version():
+    """The walk counts its depth against ``sys.getrecursionlimit()`` on every
+    version. (C pickle's limit is that on 3.11 only; from 3.12 it is a C
+    limit the program cannot raise, or the stack's size.)"""
+    results = run_child(
+        """
+        import json, sys, oxpickle
+        from child import nested
+
+        sys.setrecursionlimit(3000)
+        results = {}
+        for levels in (2900, 3100):
+            try:
+                oxpickle.dumps(nested("list", levels))
+            except oxpickle.DeepRecursionError as exc:
+                results[levels] = str(exc).splitlines()[0]
+            else:
+                results[levels] = "returned"
+        print(json.dumps(results))
+        """
+    )
+    assert results["2900"] == "returned"
+    assert results["3100"].startswith("deep recursion while pickling"), results
+
+
 def test_dumps_after_a_large_one_needs_no_more_memory_than_its_own():
     """The size of the thread's last result is a guess: where the process
     has no room for it, a small dumps still succeeds (as often as asked)."""

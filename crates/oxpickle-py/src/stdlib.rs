@@ -33,7 +33,7 @@ pub struct Stdlib {
     /// `pickle.PicklingError`, which failed dumps are reported as.
     pub pickling_error: Py<PyAny>,
     /// Whether ints store 30-bit digits in 32-bit words, the layout
-    /// `ffi::int_value_from_digits` reads (`sys.int_info`; a build may choose
+    /// `ffi::int_value_from_object` reads (`sys.int_info`; a build may choose
     /// 15-bit digits).
     pub thirty_bit_digits: bool,
 }

@@ -8,7 +8,7 @@
 use super::address::AddressSet;
 
 use oxpickle_core::Op;
-use pyo3::exceptions::PyValueError;
+use pyo3::exceptions::{PyRecursionError, PyValueError};
 use pyo3::ffi;
 use pyo3::prelude::*;
 
@@ -18,7 +18,7 @@ use super::memo::PickleMemo;
 use super::output::{encode_error, Output};
 use super::path::Step;
 use super::plain::PlainTypes;
-use super::stack::{on_new_segment, StackFloor};
+use super::stack::StackFloor;
 use crate::errors::pickling_error;
 use crate::ffi::{exact_type, Exact};
 use crate::stdlib::Stdlib;
@@ -87,6 +87,10 @@ pub struct Dumper<'py, 'm> {
     fast: Option<FastMode>,
     /// How deep the walk may recurse on the stack it runs on.
     stack_floor: StackFloor,
+    /// Containers being saved, one inside the next.
+    depth: usize,
+    /// `sys.getrecursionlimit()` when the dump started (see `enter_level`).
+    depth_limit: usize,
     /// The dtype of the last array written through its buffer (see `arrays`).
     pub(super) buffer_dtype: Option<Py<PyAny>>,
 }
@@ -148,6 +152,9 @@ impl<'py, 'm> Dumper<'py, 'm> {
             own_state: 0,
             fast: settings.fast.then(FastMode::default),
             stack_floor: StackFloor::current(),
+            depth: 0,
+            // SAFETY: reads an interpreter setting; the GIL is held.
+            depth_limit: usize::try_from(unsafe { ffi::Py_GetRecursionLimit() }).unwrap_or(0),
             buffer_dtype: None,
         })
     }
@@ -217,12 +224,13 @@ impl<'py, 'm> Dumper<'py, 'm> {
             Exact::Bytes => return self.save_bytes(obj),
             _ => {}
         }
-        let _depth = RecursionGuard::enter(self.py)?;
+        self.enter_level()?;
         let saved = if self.stack_floor.has_room() {
             self.save_by_type(obj, kind)
         } else {
             self.on_new_stack_segment(|dumper| dumper.save_by_type(obj, kind))
         };
+        self.depth -= 1;
         saved.map_err(|err| self.failed_at(err, obj))
     }
 
@@ -241,10 +249,29 @@ impl<'py, 'm> Dumper<'py, 'm> {
         }
     }
 
+    /// Counts one more level of nesting. The walk's depth is bounded by
+    /// `sys.getrecursionlimit()` on every version, as C pickle's is on
+    /// 3.11. From 3.12 CPython's own recursion check (`Py_EnterRecursiveCall`)
+    /// counts against a C limit the program cannot raise (3.12, 3.13) or
+    /// the bounds of the thread's stack (3.14 on); the walk runs on stack
+    /// segments of its own when it needs more, so it counts for itself and
+    /// a program that raises the limit can pickle data nested that deep.
+    #[inline(always)]
+    fn enter_level(&mut self) -> PyResult<()> {
+        if self.depth >= self.depth_limit {
+            return Err(PyRecursionError::new_err(
+                "maximum recursion depth exceeded while pickling an object",
+            ));
+        }
+        self.depth += 1;
+        Ok(())
+    }
+
     /// Runs `save` on a new stack segment, with the floor of that segment.
     fn on_new_stack_segment<T>(&mut self, save: impl FnOnce(&mut Self) -> T) -> T {
-        on_new_segment(|| {
-            let outer = std::mem::replace(&mut self.stack_floor, StackFloor::current());
+        let outer = self.stack_floor;
+        outer.on_new_segment(|floor| {
+            self.stack_floor = floor;
             let result = save(self);
             self.stack_floor = outer;
             result
@@ -413,26 +440,4 @@ pub(super) fn address(obj: &Bound<'_, PyAny>) -> usize {
 /// The type's name as error messages show it.
 pub fn type_name(obj: &Bound<'_, PyAny>) -> String {
     obj.get_type().name().map(|name| name.to_string()).unwrap_or_else(|_| "?".into())
-}
-
-/// CPython's recursion accounting around nested saves, so deep nesting
-/// raises RecursionError as the C pickler does.
-struct RecursionGuard;
-
-impl RecursionGuard {
-    fn enter(py: Python<'_>) -> PyResult<Self> {
-        // SAFETY: called with the GIL held; a non-zero return sets RecursionError.
-        if unsafe { ffi::Py_EnterRecursiveCall(c" while pickling an object".as_ptr()) } != 0 {
-            return Err(PyErr::fetch(py));
-        }
-        Ok(RecursionGuard)
-    }
-}
-
-impl Drop for RecursionGuard {
-    fn drop(&mut self) {
-        // SAFETY: pairs with the successful Py_EnterRecursiveCall in `enter`,
-        // on the same thread, with the GIL still held.
-        unsafe { ffi::Py_LeaveRecursiveCall() }
-    }
 }

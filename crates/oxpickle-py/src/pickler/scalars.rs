@@ -9,7 +9,7 @@ use pyo3::prelude::*;
 
 use super::dumper::Dumper;
 use super::output::encode_error;
-use crate::ffi::{int_to_le_bytes, int_value_from_digits, int_within_64_bits};
+use crate::ffi::{int_to_le_bytes, int_value_from_object, int_within_64_bits};
 
 impl<'py> Dumper<'py, '_> {
     /// Writes `obj` if it is None, a bool, an int or a float (exact types:
@@ -47,7 +47,7 @@ impl<'py> Dumper<'py, '_> {
 
     #[inline(always)]
     fn save_int(&mut self, obj: &Bound<'py, PyAny>) -> PyResult<()> {
-        let value = match int_value_from_digits(obj, self.stdlib.thirty_bit_digits) {
+        let value = match int_value_from_object(obj, self.stdlib.thirty_bit_digits) {
             Some(value) => value,
             None => {
                 let mut overflow: c_int = 0;

@@ -125,8 +125,7 @@ pub(super) fn int_from_le_bytes<'py>(py: Python<'py>, bytes: &[u8]) -> PyResult<
         // SAFETY: creating an int cannot fail but for memory.
         return owned(py, unsafe { ffi::PyLong_FromUnsignedLongLong(u64::from_le_bytes(*word)) });
     }
-    // SAFETY: the pointer and length describe `bytes`.
-    owned(py, unsafe { ffi::_PyLong_FromByteArray(bytes.as_ptr(), bytes.len(), 1, 1) })
+    crate::ffi::int_from_le_bytes(py, bytes)
 }
 
 /// A new int, or null with MemoryError set. `PyLong_FromLong` has the

@@ -12,7 +12,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyString, PyTuple};
 
 use super::helpers::ByValueHelpers;
-use crate::ffi::cell_contents;
+use crate::ffi::{cell_contents, lookup_attr};
 use crate::pickler::dumper::Dumper;
 use crate::pickler::path::Step;
 
@@ -98,10 +98,23 @@ impl<'py> Dumper<'py, '_> {
             let ptr = unsafe { read(func.as_ptr()) };
             (!ptr.is_null()).then(|| unsafe { Bound::from_borrowed_ptr(py, ptr) })
         };
+        // From 3.14 (PEP 649) annotations are computed when first asked
+        // for, by the function's `__annotate__`: that travels, by value, so
+        // the receiver computes them as lazily and in every format. Setting
+        // either attribute clears the other, so only one is sent: the
+        // dict only where there is no `__annotate__` (before 3.14, or
+        // annotations set by hand).
+        let annotate = lookup_attr(func, pyo3::intern!(py, "__annotate__"))?;
+        let annotations = match annotate {
+            Some(ref annotate) if !annotate.is_none() => ("__annotate__", Some(annotate.clone())),
+            _ => ("__annotations__", optional(ffi::PyFunction_GetAnnotations)),
+        };
         let attributes = [
             ("__defaults__", optional(ffi::PyFunction_GetDefaults)),
             ("__kwdefaults__", optional(ffi::PyFunction_GetKwDefaults)),
-            ("__annotations__", optional(ffi::PyFunction_GetAnnotations)),
+            annotations,
+            // PEP 695 generics (`def f[T](x: T)`), from 3.12.
+            ("__type_params__", lookup_attr(func, pyo3::intern!(py, "__type_params__"))?),
         ];
         for (name, value) in attributes {
             if let Some(value) = value.filter(|v| !v.is_none() && v.len().map_or(true, |n| n > 0)) {

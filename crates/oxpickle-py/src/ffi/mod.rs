@@ -1,5 +1,16 @@
 //! The C-API functions pyo3-ffi does not declare, and the exact-type tests
 //! the hot paths dispatch on. Every raw call lives in a small named helper.
+//! What differs between CPython versions lives in the submodules, each
+//! choosing by `cfg(Py_3_x)`: the rest of the crate names no version.
+
+mod attr;
+mod int;
+mod set;
+pub mod stack;
+
+pub use attr::lookup_attr;
+pub use int::{int_from_le_bytes, int_to_le_bytes, int_value_from_object, int_within_64_bits};
+pub use set::set_next_entry;
 
 use std::os::raw::{c_char, c_int};
 use std::ptr::addr_of_mut;
@@ -9,15 +20,6 @@ use pyo3::prelude::*;
 use pyo3::types::{PyList, PyString};
 
 extern "C" {
-    /// Bits in `abs(v)`; `(size_t)-1` with an exception set on overflow.
-    fn _PyLong_NumBits(v: *mut ffi::PyObject) -> usize;
-    /// Iterates a set's entries in table order, like `PyDict_Next`.
-    fn _PySet_NextEntry(
-        set: *mut ffi::PyObject,
-        pos: *mut ffi::Py_ssize_t,
-        key: *mut *mut ffi::PyObject,
-        hash: *mut ffi::Py_hash_t,
-    ) -> c_int;
     /// The buffer a `pickle.PickleBuffer` wraps.
     fn PyPickleBuffer_GetBuffer(obj: *mut ffi::PyObject) -> *const ffi::Py_buffer;
     /// A new `pickle.PickleBuffer` over an object's buffer.
@@ -205,101 +207,6 @@ pub fn list_extend<'py>(
     Ok(())
 }
 
-/// The value of an exact int below 2**120 in magnitude (at most four
-/// digits), read from the object itself where CPython 3.11's layout
-/// allows; None to ask CPython. `thirty_bit_digits` says the interpreter
-/// stores 30-bit digits in 32-bit words.
-#[inline(always)]
-pub fn int_value_from_digits(int: &Bound<'_, PyAny>, thirty_bit_digits: bool) -> Option<i128> {
-    #[cfg(not(Py_3_12))]
-    if thirty_bit_digits {
-        // SAFETY: an exact int is a PyLongObject: a variable-size header
-        // whose size is the signed number of digits, then the digits, least
-        // significant first; only as many as the size says are read.
-        unsafe {
-            // Not Py_SIZE, which refuses ints (their size field changed
-            // meaning in 3.12).
-            let size = (*int.as_ptr().cast::<ffi::PyVarObject>()).ob_size;
-            let digits = int
-                .as_ptr()
-                .cast::<u8>()
-                .add(std::mem::size_of::<ffi::PyVarObject>())
-                .cast::<u32>();
-            let count = size.unsigned_abs();
-            if count > 4 {
-                return None;
-            }
-            let magnitude = (0..count)
-                .rev()
-                .fold(0i128, |value, index| value << 30 | i128::from(*digits.add(index)));
-            return Some(if size < 0 { -magnitude } else { magnitude });
-        }
-    }
-    let _ = (int, thirty_bit_digits);
-    None
-}
-
-/// An exact int too large for an i64 whose magnitude fits in 64 bits, as
-/// an i128 (None when it is wider): its low 64 bits and its sign, which
-/// the failed i64 conversion reported, without CPython's byte loop.
-pub fn int_within_64_bits(int: &Bound<'_, PyAny>, negative: bool) -> PyResult<Option<i128>> {
-    if magnitude_bits(int)? > 64 {
-        return Ok(None);
-    }
-    // SAFETY: an exact int, for which the masked conversion cannot fail.
-    let low = i128::from(unsafe { ffi::PyLong_AsUnsignedLongLongMask(int.as_ptr()) });
-    // The mask gives a negative value modulo 2**64.
-    Ok(Some(if negative { low - (1 << 64) } else { low }))
-}
-
-/// Little-endian two's-complement bytes of an int too large for an i64,
-/// as few as CPython's pickler writes for LONG1/LONG4, into `bytes` (a
-/// buffer the caller reuses, so large ints cost no allocation each).
-pub fn int_to_le_bytes(int: &Bound<'_, PyAny>, bytes: &mut Vec<u8>) -> PyResult<()> {
-    let bits = magnitude_bits(int)?;
-    let len = (bits >> 3) + 1;
-    bytes.clear();
-    bytes.resize(len, 0);
-    // SAFETY: `bytes` has room for `len` bytes, which holds any int of
-    // `bits` bits in two's complement; the int is a PyLongObject.
-    let status =
-        unsafe { ffi::_PyLong_AsByteArray(int.as_ptr().cast(), bytes.as_mut_ptr(), len, 1, 1) };
-    if status < 0 {
-        return Err(PyErr::fetch(int.py()));
-    }
-    // A negative value may carry one redundant sign byte.
-    oxpickle_core::integer::trim_twos_complement(bytes);
-    Ok(())
-}
-
-/// Bits in the magnitude of an exact int.
-fn magnitude_bits(int: &Bound<'_, PyAny>) -> PyResult<usize> {
-    // SAFETY: `int` is an exact int (the caller dispatched on its type).
-    let bits = unsafe { _PyLong_NumBits(int.as_ptr()) };
-    if bits == usize::MAX {
-        return Err(PyErr::fetch(int.py()));
-    }
-    Ok(bits)
-}
-
-/// The next entry of a set, advancing `pos`; borrowed, so the caller
-/// takes its own reference.
-pub fn set_next_entry<'py>(
-    set: &Bound<'py, PyAny>,
-    pos: &mut ffi::Py_ssize_t,
-) -> Option<Bound<'py, PyAny>> {
-    let mut key = std::ptr::null_mut();
-    let mut hash: ffi::Py_hash_t = 0;
-    // SAFETY: `set` is an exact set or frozenset; `pos` was started at 0
-    // and only advanced by this function.
-    let found = unsafe { _PySet_NextEntry(set.as_ptr(), pos, &mut key, &mut hash) };
-    if found == 0 {
-        return None;
-    }
-    // SAFETY: the entry is a borrowed, live reference; we take our own.
-    Some(unsafe { Bound::from_borrowed_ptr(set.py(), key) })
-}
-
 /// The buffer of a `PickleBuffer`, valid while the object lives and has
 /// not been released.
 pub fn pickle_buffer_view<'a>(buffer: &'a Bound<'_, PyAny>) -> PyResult<&'a ffi::Py_buffer> {
@@ -337,43 +244,6 @@ pub fn code_points<'a>(text: &'a Bound<'_, PyAny>) -> impl Iterator<Item = u32> 
     let len = unsafe { ffi::PyUnicode_GetLength(text.as_ptr()) };
     // SAFETY: every index is below the length, so PyUnicode_ReadChar cannot fail.
     (0..len).map(move |i| unsafe { PyUnicode_ReadChar(text.as_ptr(), i) })
-}
-
-#[cfg(not(Py_3_13))]
-extern "C" {
-    /// `getattr` that reports a missing attribute without raising (and so
-    /// without building an AttributeError); `PyObject_GetOptionalAttr` from 3.13.
-    fn _PyObject_LookupAttr(
-        obj: *mut ffi::PyObject,
-        name: *mut ffi::PyObject,
-        result: *mut *mut ffi::PyObject,
-    ) -> c_int;
-}
-
-/// `getattr(obj, name, None)` without the cost of an AttributeError when
-/// the attribute is missing, which the hot paths hit constantly (BUILD
-/// asking for `__setstate__`, say).
-#[inline]
-pub fn lookup_attr<'py>(
-    obj: &Bound<'py, PyAny>,
-    name: &Bound<'py, PyString>,
-) -> PyResult<Option<Bound<'py, PyAny>>> {
-    let mut result = std::ptr::null_mut();
-    // SAFETY: both are live objects; on 1 `result` is a new reference, on 0
-    // it is null with no exception, on -1 an exception is set.
-    let found = unsafe {
-        #[cfg(Py_3_13)]
-        let found = ffi::PyObject_GetOptionalAttr(obj.as_ptr(), name.as_ptr(), &mut result);
-        #[cfg(not(Py_3_13))]
-        let found = _PyObject_LookupAttr(obj.as_ptr(), name.as_ptr(), &mut result);
-        found
-    };
-    match found {
-        0 => Ok(None),
-        // SAFETY: a new reference we now own.
-        1 => Ok(Some(unsafe { Bound::from_owned_ptr(obj.py(), result) })),
-        _ => Err(PyErr::fetch(obj.py())),
-    }
 }
 
 /// Interns a str object in place (attribute names in instance dicts are

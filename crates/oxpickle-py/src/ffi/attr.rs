@@ -1,0 +1,43 @@
+//! `getattr(obj, name, None)` without building an AttributeError: public
+//! from 3.13 (`PyObject_GetOptionalAttr`), private before it.
+
+use pyo3::ffi;
+use pyo3::prelude::*;
+use pyo3::types::PyString;
+
+#[cfg(not(Py_3_13))]
+extern "C" {
+    /// `getattr` that reports a missing attribute without raising (and so
+    /// without building an AttributeError); `PyObject_GetOptionalAttr` from 3.13.
+    fn _PyObject_LookupAttr(
+        obj: *mut ffi::PyObject,
+        name: *mut ffi::PyObject,
+        result: *mut *mut ffi::PyObject,
+    ) -> std::ffi::c_int;
+}
+
+/// `getattr(obj, name, None)` without the cost of an AttributeError when
+/// the attribute is missing, which the hot paths hit constantly (BUILD
+/// asking for `__setstate__`, say).
+#[inline]
+pub fn lookup_attr<'py>(
+    obj: &Bound<'py, PyAny>,
+    name: &Bound<'py, PyString>,
+) -> PyResult<Option<Bound<'py, PyAny>>> {
+    let mut result = std::ptr::null_mut();
+    // SAFETY: both are live objects; on 1 `result` is a new reference, on 0
+    // it is null with no exception, on -1 an exception is set.
+    let found = unsafe {
+        #[cfg(Py_3_13)]
+        let found = ffi::PyObject_GetOptionalAttr(obj.as_ptr(), name.as_ptr(), &mut result);
+        #[cfg(not(Py_3_13))]
+        let found = _PyObject_LookupAttr(obj.as_ptr(), name.as_ptr(), &mut result);
+        found
+    };
+    match found {
+        0 => Ok(None),
+        // SAFETY: a new reference we now own.
+        1 => Ok(Some(unsafe { Bound::from_owned_ptr(obj.py(), result) })),
+        _ => Err(PyErr::fetch(obj.py())),
+    }
+}

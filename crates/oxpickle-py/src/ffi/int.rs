@@ -1,0 +1,203 @@
+//! Ints: small values read straight from the object, and the little-endian
+//! two's-complement bytes of LONG1/LONG4. CPython changed the int layout in
+//! 3.12 and gave the byte conversions a public API in 3.13; each version's
+//! way is chosen here and nowhere else.
+
+use pyo3::ffi;
+use pyo3::prelude::*;
+
+use super::owned;
+
+/// The value of an exact int when it can be read from the object itself,
+/// without a call into CPython; None to ask CPython. `thirty_bit_digits`
+/// says the interpreter stores 30-bit digits in 32-bit words (`sys.int_info`;
+/// a build may choose 15-bit digits), the only layout read here.
+///
+/// 3.11 stores the signed digit count in `ob_size`: up to four digits (below
+/// 2**120 in magnitude) are read. From 3.12 the count and sign share a tag
+/// word, and the unstable API (`PyUnstable_Long_IsCompact` and
+/// `PyUnstable_Long_CompactValue`) reads "compact" ints, below 2**30 in
+/// magnitude: those are static inline functions Rust cannot call, so their
+/// bodies, from `cpython/longintrepr.h`, are written out here, and debug
+/// builds check each result against the exported functions.
+#[inline(always)]
+pub fn int_value_from_object(int: &Bound<'_, PyAny>, thirty_bit_digits: bool) -> Option<i128> {
+    if !thirty_bit_digits {
+        return None;
+    }
+    #[cfg(not(Py_3_12))]
+    {
+        // SAFETY: an exact int is a PyLongObject: a variable-size header
+        // whose size is the signed number of digits, then the digits, least
+        // significant first; only as many as the size says are read.
+        unsafe {
+            // Not Py_SIZE, which refuses ints (their size field changed
+            // meaning in 3.12).
+            let size = (*int.as_ptr().cast::<ffi::PyVarObject>()).ob_size;
+            let digits = int
+                .as_ptr()
+                .cast::<u8>()
+                .add(std::mem::size_of::<ffi::PyVarObject>())
+                .cast::<u32>();
+            let count = size.unsigned_abs();
+            if count > 4 {
+                return None;
+            }
+            let magnitude = (0..count)
+                .rev()
+                .fold(0i128, |value, index| value << 30 | i128::from(*digits.add(index)));
+            Some(if size < 0 { -magnitude } else { magnitude })
+        }
+    }
+    #[cfg(Py_3_12)]
+    {
+        let value = compact::value(int)?;
+        debug_assert_eq!(Some(value), compact::value_from_cpython(int));
+        Some(i128::from(value))
+    }
+}
+
+/// The body of the unstable API's inline functions, for 3.12 and later.
+#[cfg(Py_3_12)]
+mod compact {
+    use pyo3::ffi;
+    use pyo3::prelude::*;
+
+    /// Bits of the tag below the digit count (sign and flags).
+    const NON_SIZE_BITS: u32 = 3;
+    const SIGN_MASK: usize = 3;
+
+    /// `PyUnstable_Long_IsCompact` then `PyUnstable_Long_CompactValue`.
+    #[inline(always)]
+    pub fn value(int: &Bound<'_, PyAny>) -> Option<i64> {
+        // SAFETY: an exact int is a PyLongObject: the object header, then
+        // `long_value`, whose first word is the tag and whose digits follow;
+        // a compact int (tag below 2 << NON_SIZE_BITS) has one digit, a u32
+        // where digits are 30 bits (the caller checked).
+        unsafe {
+            let value = int.as_ptr().cast::<u8>().add(std::mem::size_of::<ffi::PyObject>());
+            let tag = *value.cast::<usize>();
+            if tag >= 2 << NON_SIZE_BITS {
+                return None;
+            }
+            let digit = *value.add(std::mem::size_of::<usize>()).cast::<u32>();
+            let sign = 1 - (tag & SIGN_MASK) as i64;
+            Some(sign * i64::from(digit))
+        }
+    }
+
+    /// The same, through the functions CPython exports.
+    pub fn value_from_cpython(int: &Bound<'_, PyAny>) -> Option<i64> {
+        extern "C" {
+            fn PyUnstable_Long_IsCompact(op: *mut ffi::PyObject) -> std::ffi::c_int;
+            fn PyUnstable_Long_CompactValue(op: *mut ffi::PyObject) -> ffi::Py_ssize_t;
+        }
+        // SAFETY: both read an exact int and cannot fail.
+        unsafe {
+            (PyUnstable_Long_IsCompact(int.as_ptr()) != 0)
+                .then(|| PyUnstable_Long_CompactValue(int.as_ptr()) as i64)
+        }
+    }
+}
+
+/// An exact int too large for an i64 whose magnitude fits in 64 bits, as
+/// an i128 (None when it is wider), without CPython's byte loop.
+pub fn int_within_64_bits(int: &Bound<'_, PyAny>, negative: bool) -> PyResult<Option<i128>> {
+    #[cfg(Py_3_13)]
+    {
+        let _ = negative;
+        let mut word = [0u8; 16];
+        let needed = native_bytes(int, &mut word)?;
+        let value = i128::from_le_bytes(word);
+        Ok((needed <= word.len() && value.unsigned_abs() <= u128::from(u64::MAX)).then_some(value))
+    }
+    #[cfg(not(Py_3_13))]
+    {
+        if magnitude_bits(int)? > 64 {
+            return Ok(None);
+        }
+        // SAFETY: an exact int, for which the masked conversion cannot fail.
+        let low = i128::from(unsafe { ffi::PyLong_AsUnsignedLongLongMask(int.as_ptr()) });
+        // The mask gives a negative value modulo 2**64.
+        Ok(Some(if negative { low - (1 << 64) } else { low }))
+    }
+}
+
+/// Little-endian two's-complement bytes of an int too large for an i64,
+/// as few as CPython's pickler writes for LONG1/LONG4, into `bytes` (a
+/// buffer the caller reuses, so large ints cost no allocation each).
+pub fn int_to_le_bytes(int: &Bound<'_, PyAny>, bytes: &mut Vec<u8>) -> PyResult<()> {
+    #[cfg(Py_3_13)]
+    {
+        bytes.clear();
+        let needed = native_bytes(int, bytes)?;
+        bytes.resize(needed, 0);
+        let written = native_bytes(int, bytes)?;
+        debug_assert_eq!(written, needed);
+    }
+    #[cfg(not(Py_3_13))]
+    {
+        let bits = magnitude_bits(int)?;
+        let len = (bits >> 3) + 1;
+        bytes.clear();
+        bytes.resize(len, 0);
+        // SAFETY: `bytes` has room for `len` bytes, which holds any int of
+        // `bits` bits in two's complement; the int is a PyLongObject.
+        let status =
+            unsafe { ffi::_PyLong_AsByteArray(int.as_ptr().cast(), bytes.as_mut_ptr(), len, 1, 1) };
+        if status < 0 {
+            return Err(PyErr::fetch(int.py()));
+        }
+    }
+    // The sizes asked for leave room for a sign bit, which may be a whole
+    // redundant byte.
+    oxpickle_core::integer::trim_twos_complement(bytes);
+    Ok(())
+}
+
+/// An int from little-endian two's-complement bytes (the LONG1/LONG4
+/// payload).
+pub fn int_from_le_bytes<'py>(py: Python<'py>, bytes: &[u8]) -> PyResult<Bound<'py, PyAny>> {
+    #[cfg(Py_3_13)]
+    // SAFETY: the pointer and length describe `bytes`; the flags ask for a
+    // signed little-endian reading.
+    let int =
+        unsafe { ffi::PyLong_FromNativeBytes(bytes.as_ptr().cast(), bytes.len(), LITTLE_ENDIAN) };
+    #[cfg(not(Py_3_13))]
+    // SAFETY: the pointer and length describe `bytes`.
+    let int = unsafe { ffi::_PyLong_FromByteArray(bytes.as_ptr(), bytes.len(), 1, 1) };
+    owned(py, int)
+}
+
+/// `Py_ASNATIVEBYTES_LITTLE_ENDIAN`, signed.
+#[cfg(Py_3_13)]
+const LITTLE_ENDIAN: std::ffi::c_int = 1;
+
+/// Writes as much of the int as fits `buffer`, two's complement and little
+/// endian, and says how many bytes the whole value needs (a sign bit
+/// included).
+#[cfg(Py_3_13)]
+fn native_bytes(int: &Bound<'_, PyAny>, buffer: &mut [u8]) -> PyResult<usize> {
+    let len = ffi::Py_ssize_t::try_from(buffer.len()).unwrap_or(ffi::PY_SSIZE_T_MAX);
+    // SAFETY: `buffer` has `len` writable bytes (none when empty, which the
+    // API allows, to ask for the size); the int is a live exact int.
+    let needed = unsafe {
+        ffi::PyLong_AsNativeBytes(int.as_ptr(), buffer.as_mut_ptr().cast(), len, LITTLE_ENDIAN)
+    };
+    usize::try_from(needed).map_err(|_| PyErr::fetch(int.py()))
+}
+
+/// Bits in the magnitude of an exact int.
+#[cfg(not(Py_3_13))]
+fn magnitude_bits(int: &Bound<'_, PyAny>) -> PyResult<usize> {
+    extern "C" {
+        /// Bits in `abs(v)`; `(size_t)-1` with an exception set on overflow.
+        fn _PyLong_NumBits(v: *mut ffi::PyObject) -> usize;
+    }
+    // SAFETY: `int` is an exact int (the caller dispatched on its type).
+    let bits = unsafe { _PyLong_NumBits(int.as_ptr()) };
+    if bits == usize::MAX {
+        return Err(PyErr::fetch(int.py()));
+    }
+    Ok(bits)
+}

@@ -1,0 +1,287 @@
+"""Builds oxpickle and runs the whole test suite on every supported CPython.
+
+    python tools/matrix/run.py --cache DIR [--versions 3.11 3.12 ...]
+
+Where each interpreter comes from:
+
+* 3.11 is the project's own ``.venv`` (``make test`` builds it; the Makefile
+  builds it before calling this).
+* 3.12 and 3.13 are the machine's (``python3.12`` on PATH, or a pyenv build).
+* 3.14 and 3.15 are Debian unstable's packages, in a root that
+  ``sid-root.sh`` makes under DIR once per machine; builds and tests there
+  run chrooted (``in-root.sh``).
+
+Each version gets a virtual environment in DIR holding requirements-dev.txt
+(remade when that file changes), a build of the extension in its own target
+folder (``target/matrix/<version>``), clippy on the extension's code as that
+version's cfgs select it, and pytest. A version that cannot be found, built
+or tested fails the run: by default every supported version is run, so
+the matrix never passes with one missing.
+The closing table gives each version's pytest counts and those of CPython's
+own pickle suite (tests/test_cpython_suite.py) within them; it is also
+written to target/matrix/summary.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import time
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+PROJECT = Path(__file__).resolve().parents[2]
+HERE = Path(__file__).resolve().parent
+SUPPORTED = ("3.11", "3.12", "3.13", "3.14", "3.15")
+# Versions taken from Debian unstable's root rather than the machine.
+FROM_ROOT = ("3.14", "3.15")
+# Inside the root, where the virtual environments live.
+ROOT_VENVS = Path("/opt/oxpickle")
+# One version's tests (about 3,000, a CPython suite among them) take a few
+# minutes; this bounds a hung run.
+PYTEST_TIMEOUT = 40 * 60
+
+
+class LegFailed(Exception):
+    """A version could not be set up, built or tested."""
+
+
+@dataclasses.dataclass
+class Counts:
+    passed: int = 0
+    failed: int = 0
+    skipped: int = 0
+
+    def add(self, outcome: str) -> None:
+        setattr(self, outcome, getattr(self, outcome) + 1)
+
+    def __str__(self) -> str:
+        return f"{self.passed} passed, {self.failed} failed, {self.skipped} skipped"
+
+
+@dataclasses.dataclass
+class Result:
+    version: str
+    interpreter: str = ""
+    tests: Counts | None = None
+    cpython_suite: Counts | None = None
+    error: str = ""
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return not self.error and self.tests is not None and self.tests.failed == 0
+
+
+class Leg:
+    """One interpreter: where it runs, and its environment."""
+
+    def __init__(self, version: str, cache: Path):
+        self.version = version
+        self.cache = cache
+        self.target = PROJECT / "target" / "matrix" / version
+        self.in_root = version in FROM_ROOT
+        if version == "3.11":
+            self.venv = PROJECT / ".venv"
+        elif self.in_root:
+            self.venv = ROOT_VENVS / f"venv-{version}"
+        else:
+            self.venv = cache / f"venv-{version}"
+
+    @property
+    def root(self) -> Path:
+        return self.cache / "sid-root"
+
+    def run(self, command: list[str], env: dict[str, str] | None = None, **kwargs):
+        """Runs `command` where this version lives: on the host, or chrooted
+        (with `env` passed through ``env``, since the root starts clean)."""
+        env = env or {}
+        if self.in_root:
+            assignments = [f"{key}={value}" for key, value in env.items()]
+            command = [str(HERE / "in-root.sh"), str(self.root), "env", *assignments, *command]
+            return subprocess.run(command, cwd=PROJECT, **kwargs)
+        return subprocess.run(command, cwd=PROJECT, env={**os.environ, **env}, **kwargs)
+
+    def check(self, what: str, command: list[str], env: dict[str, str] | None = None) -> str:
+        """Runs a step; its output is returned, and on failure shown."""
+        done = self.run(command, env, capture_output=True, text=True)
+        if done.returncode != 0:
+            output = (done.stdout + done.stderr).strip().splitlines()
+            raise LegFailed(f"{what} failed (exit {done.returncode}):\n" + "\n".join(output[-40:]))
+        return done.stdout
+
+    def interpreter(self) -> str:
+        """The base interpreter's path, where this leg runs it."""
+        name = f"python{self.version}"
+        if self.in_root:
+            return f"/usr/bin/{name}"
+        pyenv = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv")) / "versions"
+        builds = sorted(pyenv.glob(f"{self.version}.*/bin/{name}"))
+        if builds:
+            return str(builds[-1])
+        found = shutil.which(name)
+        # A pyenv shim is on PATH for every version pyenv knows, built or not.
+        if found and "/shims/" not in found:
+            return found
+        raise LegFailed(
+            f"no CPython {self.version} on this machine: put {name} on PATH "
+            f"(for example `pyenv install {self.version}`)"
+        )
+
+    def prepare(self) -> str:
+        """Makes sure the environment exists, is current, and holds a build."""
+        if self.in_root:
+            step(f"{self.version}: Debian unstable root")
+            subprocess.run([str(HERE / "sid-root.sh"), str(self.root)], check=True)
+        python = str(self.venv / "bin" / "python")
+        if self.version == "3.11":
+            # The Makefile's build target made it; only check it is 3.11.
+            version = self.check("reading .venv's version", [python, "-c", VERSION])
+            if version.strip() != "3.11":
+                raise LegFailed(f".venv runs Python {version.strip()}, not 3.11 (PYTHON=...)")
+            return python
+        self.ensure_venv(python)
+        step(f"{self.version}: build (target/matrix/{self.version})")
+        target = {"CARGO_TARGET_DIR": str(self.target)}
+        self.check(
+            "maturin develop",
+            [str(self.venv / "bin" / "maturin"), "develop", "--quiet", "--profile", "dev-opt"],
+            {**target, "VIRTUAL_ENV": str(self.venv)},
+        )
+        step(f"{self.version}: clippy on the extension")
+        self.check(
+            "cargo clippy",
+            ["cargo", "clippy", "-p", "oxpickle-py", "--all-targets", "--", "-D", "warnings"],
+            {**target, "PYO3_PYTHON": python},
+        )
+        return python
+
+    def ensure_venv(self, python: str) -> None:
+        requirements = (PROJECT / "requirements-dev.txt").read_bytes()
+        stamp_text = hashlib.sha256(requirements).hexdigest()
+        stamp = self.host_path(self.venv / ".requirements-sha256")
+        if stamp.exists() and stamp.read_text() == stamp_text:
+            return
+        step(f"{self.version}: virtual environment with requirements-dev.txt")
+        shutil.rmtree(self.host_path(self.venv), ignore_errors=True)
+        self.check("creating the venv", [self.interpreter(), "-m", "venv", str(self.venv)])
+        pip = [python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
+        self.check("pip install pip", [*pip, "--upgrade", "pip"])
+        self.check("pip install -r requirements-dev.txt", [*pip, "-r", "requirements-dev.txt"])
+        stamp.write_text(stamp_text)
+
+    def host_path(self, path: Path) -> Path:
+        """`path` as the host sees it."""
+        return self.root / path.relative_to("/") if self.in_root else path
+
+    def test(self, python: str, result: Result) -> None:
+        step(f"{self.version}: pytest")
+        self.target.mkdir(parents=True, exist_ok=True)
+        junit = self.target / "junit.xml"
+        junit.unlink(missing_ok=True)
+        log = self.target / "pytest.log"
+        with log.open("w") as output:
+            done = self.run(
+                [python, "-m", "pytest", "-p", "no:cacheprovider", f"--junitxml={junit}", "-q"],
+                stdout=output,
+                stderr=subprocess.STDOUT,
+                timeout=PYTEST_TIMEOUT,
+            )
+        if not junit.exists():
+            tail = log.read_text().strip().splitlines()[-30:]
+            raise LegFailed(f"pytest wrote no report (exit {done.returncode}):\n" + "\n".join(tail))
+        result.tests, result.cpython_suite = read_junit(junit)
+        if done.returncode not in (0, 1):
+            raise LegFailed(f"pytest exited {done.returncode}; its output is {log}")
+        if result.tests.failed:
+            lines = log.read_text().splitlines()
+            failures = [line for line in lines if line.startswith(("FAILED", "ERROR"))]
+            print("\n".join(failures[:40]), flush=True)
+
+
+VERSION = "import sys; print('%d.%d' % sys.version_info[:2])"
+
+
+def read_junit(path: Path) -> tuple[Counts, Counts]:
+    """All tests' outcomes, and those of CPython's own pickle suite."""
+    everything, cpython = Counts(), Counts()
+    for case in ET.parse(path).getroot().iter("testcase"):
+        if case.find("skipped") is not None:
+            outcome = "skipped"
+        elif case.find("failure") is not None or case.find("error") is not None:
+            outcome = "failed"
+        else:
+            outcome = "passed"
+        everything.add(outcome)
+        if case.get("classname", "").startswith("tests.test_cpython_suite"):
+            cpython.add(outcome)
+    return everything, cpython
+
+
+def step(text: str) -> None:
+    print(f"== {text}", flush=True)
+
+
+def run_leg(version: str, cache: Path) -> Result:
+    result = Result(version)
+    started = time.monotonic()
+    leg = Leg(version, cache)
+    try:
+        result.interpreter = leg.interpreter()
+        python = leg.prepare()
+        full = leg.check("reading the version", [python, "-c", "import sys; print(sys.version)"])
+        result.interpreter = full.split()[0]
+        leg.test(python, result)
+    except LegFailed as failure:
+        result.error = str(failure)
+        print(f"{version}: {failure}", flush=True)
+    except subprocess.SubprocessError as failure:
+        result.error = f"{type(failure).__name__}: {failure}"
+    result.seconds = time.monotonic() - started
+    return result
+
+
+def summary(results: list[Result]) -> str:
+    lines = [
+        "| version | interpreter | tests | CPython's pickle suite | time |",
+        "|---|---|---|---|---|",
+    ]
+    for result in results:
+        if result.tests is None:
+            first = result.error.splitlines()[0] if result.error else "not run"
+            lines.append(f"| {result.version} | {result.interpreter or '-'} | **{first}** | | |")
+            continue
+        lines.append(
+            f"| {result.version} | {result.interpreter} | {result.tests} | "
+            f"{result.cpython_suite} | {result.seconds:.0f} s |"
+        )
+    return "\n".join(lines)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--cache", type=Path, required=True, help="where roots and venvs live")
+    parser.add_argument("--versions", nargs="+", default=list(SUPPORTED), choices=SUPPORTED)
+    args = parser.parse_args()
+    args.cache.mkdir(parents=True, exist_ok=True)
+    results = [run_leg(version, args.cache.resolve()) for version in args.versions]
+    table = summary(results)
+    out = PROJECT / "target" / "matrix" / "summary.md"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(table + "\n")
+    print(table)
+    failed = [result.version for result in results if not result.ok]
+    if failed:
+        print(f"test-matrix: failed on {', '.join(failed)}")
+        return 1
+    print(f"test-matrix: passed on {', '.join(args.versions)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

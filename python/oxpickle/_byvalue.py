@@ -117,6 +117,8 @@ def tracker_id(cls: Any, deterministic: bool) -> str:
 # Attributes the class machinery makes by itself: sending them would be
 # redundant (slot descriptors) or impossible (the __dict__ getset).
 _MADE_BY_TYPE = ("__weakref__", "__dict__")
+# What creation makes from `__annotations__` when the namespace has them.
+_MADE_FROM_ANNOTATIONS = ("__annotate_func__", "__annotations_cache__")
 _ABC_CACHES = ("_abc_cache", "_abc_negative_cache", "_abc_negative_cache_version", "_abc_impl")
 
 
@@ -141,9 +143,31 @@ def class_reduce(cls: type, deterministic: bool) -> tuple[Any, ...]:
     bases = cls.__dict__.get("__orig_bases__", cls.__bases__)
     if typing.NamedTuple in bases:
         bases = cls.__bases__
+    _annotations_for_the_metaclass(cls, namespace)
     args = (type(cls), cls.__name__, bases, namespace, tracker_id(cls, deterministic))
-    state = (_class_attributes(cls, skip=namespace), _registered_subclasses(cls))
+    made = _MADE_FROM_ANNOTATIONS if "__annotations__" in namespace else ()
+    state = (_class_attributes(cls, skip=[*namespace, *made]), _registered_subclasses(cls))
     return (_reconstruct.make_class, args, state, None, None, _reconstruct.set_class_state)
+
+
+def _annotations_for_the_metaclass(cls: type, namespace: dict[str, Any]) -> None:
+    """From 3.14 (PEP 649) a class body compiles its annotations into an
+    `__annotate__` function, which travels in the class's state and stays
+    lazy. A metaclass may replace it with one of its own (TypedDict's closes
+    over typing's internals), made from the annotations it was given at
+    creation: such a class gets its annotations, evaluated, at creation
+    again, and the metaclass makes its function anew."""
+    annotate = cls.__dict__.get("__annotate_func__")
+    if annotate is None or annotate.__qualname__ == f"{cls.__qualname__}.__annotate__":
+        return
+    import annotationlib
+
+    try:
+        annotations = annotationlib.get_annotations(cls)
+    except NameError:
+        # A name not defined yet: kept as a forward reference.
+        annotations = annotationlib.get_annotations(cls, format=annotationlib.Format.FORWARDREF)
+    namespace["__annotations__"] = annotations
 
 
 def _enum_reduce(cls: type, deterministic: bool) -> tuple[Any, ...]:
@@ -227,14 +251,19 @@ def dynamic_module_reduce(module: types.ModuleType) -> tuple[Any, ...]:
 # ----- what code needs at the receiving end ---------------------------------
 
 #: Bytecode opcodes that name a global: opcode → right shift of the argument
-#: to get the index into co_names (LOAD_GLOBAL packs a flag in bit 0 from 3.11).
+#: to get the index into co_names (LOAD_GLOBAL packs a flag in bit 0). From
+#: 3.12, code compiled in a class body (3.14's annotations, PEP 695 bounds)
+#: reads names through LOAD_FROM_DICT_OR_GLOBALS: the class's dict, then
+#: the module's globals.
 GLOBAL_OPS: dict[int, int] = {
-    dis_op: shift
-    for dis_op, shift in (
-        (_opcode.opmap["LOAD_GLOBAL"], 1 if sys.version_info >= (3, 11) else 0),
-        (_opcode.opmap["STORE_GLOBAL"], 0),
-        (_opcode.opmap["DELETE_GLOBAL"], 0),
+    _opcode.opmap[name]: shift
+    for name, shift in (
+        ("LOAD_GLOBAL", 1),
+        ("STORE_GLOBAL", 0),
+        ("DELETE_GLOBAL", 0),
+        ("LOAD_FROM_DICT_OR_GLOBALS", 0),
     )
+    if name in _opcode.opmap
 }
 EXTENDED_ARG: int = _opcode.opmap["EXTENDED_ARG"]
 

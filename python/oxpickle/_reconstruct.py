@@ -10,6 +10,7 @@ classes, enums and a few helpers need code from here.
 from __future__ import annotations
 
 import builtins
+import gc
 import io
 import sys
 import types
@@ -63,6 +64,14 @@ def make_class(
     arrives through :func:`set_class_state`."""
     cls = types.new_class(name, bases, {"metaclass": metaclass}, lambda ns: ns.update(namespace))
     return track_class(tracker_id, cls)
+
+
+def class_namespace(cls: type) -> dict[str, Any]:
+    """The dict behind ``cls.__dict__``, which code compiled in a class body
+    (3.14's ``__annotate__``) holds in its ``__classdict__`` cell. Python
+    reaches it only as what the read-only view refers to."""
+    (namespace,) = gc.get_referents(cls.__dict__)
+    return namespace
 
 
 def make_enum(

@@ -7,10 +7,12 @@ mod attr;
 mod int;
 mod set;
 pub mod stack;
+mod types;
 
 pub use attr::lookup_attr;
 pub use int::{int_from_le_bytes, int_to_le_bytes, int_value_from_object, int_within_64_bits};
 pub use set::set_next_entry;
+pub use types::class_namespace_address;
 
 use std::os::raw::{c_char, c_int};
 use std::ptr::addr_of_mut;

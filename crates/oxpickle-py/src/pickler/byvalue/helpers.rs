@@ -57,6 +57,8 @@ const REDUCERS: PolicyName = ("oxpickle._reducers", "REDUCERS");
 const PYTHON_TAG: PolicyName = (RECONSTRUCT, "PYTHON_TAG");
 /// Written into streams by name (`save_code`), so a pickle format as well.
 pub const CHECK_PYTHON: PolicyName = (RECONSTRUCT, "check_python");
+/// Written into streams by name (`fill_cell`): a class's own namespace dict.
+pub const CLASS_NAMESPACE: PolicyName = (RECONSTRUCT, "class_namespace");
 
 /// Every name the engine reads from the package's Python modules.
 /// `_oxpickle._policy_names()` returns it and a test resolves each entry,
@@ -76,6 +78,7 @@ const POLICY_NAMES: &[PolicyName] = &[
     REDUCERS,
     PYTHON_TAG,
     CHECK_PYTHON,
+    CLASS_NAMESPACE,
 ];
 
 /// The object a policy name stands for.

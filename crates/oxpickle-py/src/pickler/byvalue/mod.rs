@@ -23,8 +23,9 @@ use super::dumper::Dumper;
 use super::global::Resolution;
 use super::path::Step;
 use crate::errors::pickling_error;
-use crate::ffi::cell_contents;
 use crate::ffi::lookup_attr;
+use crate::ffi::{cell_contents, class_namespace_address, exact_type, Exact};
+use helpers::CLASS_NAMESPACE;
 
 /// What one dump has already written of by-value machinery.
 #[derive(Default)]
@@ -40,6 +41,9 @@ pub struct ByValueState {
     filled_globals: HashSet<(usize, String)>,
     /// Cells whose contents have been written.
     filled_cells: HashSet<usize>,
+    /// Namespace dict address → the class pickled by value that owns it,
+    /// for the `__classdict__` cells of code compiled in its body.
+    class_namespaces: HashMap<usize, Py<PyAny>>,
     /// Code object address → the global names it uses, nested code included.
     code_globals: HashMap<usize, Vec<Py<PyString>>>,
 }
@@ -81,6 +85,9 @@ impl<'py> Dumper<'py, '_> {
             return self.write_global(resolution?);
         }
         let reduce = helpers.class_reduce.bind(self.py).call1((class, self.deterministic))?;
+        self.byvalue
+            .class_namespaces
+            .insert(class_namespace_address(class), class.clone().unbind());
         self.save_reduce(reduce.cast::<PyTuple>()?, Some(class))
     }
 
@@ -198,9 +205,46 @@ impl<'py> Dumper<'py, '_> {
         };
         self.write_memo_get(index)?;
         let key = pyo3::intern!(self.py, "cell_contents");
-        self.write_slot_state(&[(key.clone(), contents)], None)?;
+        match self.owning_class(&contents) {
+            Some(class) => self.write_class_namespace_state(key, &class)?,
+            None => self.write_slot_state(&[(key.clone(), contents)], None)?,
+        }
         self.out.enc.op(Op::Build);
         self.out.enc.op(Op::Pop);
+        Ok(())
+    }
+
+    /// The class pickled by value whose namespace `contents` is, if it is
+    /// one: code compiled in a class body (3.14's `__annotate__`) holds it in
+    /// a `__classdict__` cell, to look names up in the class first.
+    fn owning_class(&self, contents: &Bound<'py, PyAny>) -> Option<Bound<'py, PyAny>> {
+        if exact_type(contents) != Exact::Dict {
+            return None;
+        }
+        let class = self.byvalue.class_namespaces.get(&(contents.as_ptr() as usize))?;
+        Some(class.bind(self.py).clone())
+    }
+
+    /// `(None, {key: class_namespace(class)})`: the receiver's cell gets
+    /// the rebuilt class's own namespace dict, as the sender's held the
+    /// original's. The class is in the memo by then: its cells are reached
+    /// through its state.
+    fn write_class_namespace_state(
+        &mut self,
+        key: &Bound<'py, PyString>,
+        class: &Bound<'py, PyAny>,
+    ) -> PyResult<()> {
+        self.tuple_start(2);
+        self.out.enc.op(Op::None);
+        self.write_dict_items(&[], None)?;
+        self.save(key)?;
+        self.save_named_global(CLASS_NAMESPACE.0, CLASS_NAMESPACE.1)?;
+        self.tuple_start(1);
+        self.save(class)?;
+        self.tuple_end(1);
+        self.out.enc.op(Op::Reduce);
+        self.out.enc.op(Op::SetItem);
+        self.tuple_end(2);
         Ok(())
     }
 

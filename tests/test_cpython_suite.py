@@ -156,8 +156,11 @@ class OxInMemoryPickleTests(
     def loads(self, buf, **kwds):
         return oxpickle.loads(buf, **kwds)
 
-    # Needs a Pickler class; covered by OxPicklerTests (as in test_pickle.py).
+    # Need a Pickler or Unpickler class; covered by OxPicklerTests and
+    # OxUnpicklerTests (as in test_pickle.py).
     test_framed_write_sizes_with_delayed_writer = None
+    test_find_class = None
+    test_custom_find_class = None
 
 
 class FilePicklerMixin:

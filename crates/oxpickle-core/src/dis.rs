@@ -60,9 +60,29 @@ impl fmt::Display for DisError {
 
 impl std::error::Error for DisError {}
 
-/// Disassembles the pickle at the start of `input`, through its STOP.
+/// Which `pickletools` the listing follows where its versions differ.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Dialect {
+    /// `pickletools` up to CPython 3.13: a memo entry stored twice is an
+    /// error, an instruction that finds no MARK says so on its line, and
+    /// an unmatched STRING quote is reported as "strinq quote" (sic).
+    #[default]
+    UpTo3_13,
+    /// `pickletools` from CPython 3.14: a memo entry may be stored again
+    /// (the unpickler allows it), the missing MARK is the error only, and
+    /// "string quote" is spelled right.
+    From3_14,
+}
+
+/// Disassembles the pickle at the start of `input`, through its STOP, as
+/// the `pickletools` of CPython 3.13 and before does.
 pub fn disassemble(input: &[u8]) -> Disassembly {
-    let mut listing = Listing::default();
+    disassemble_as(input, Dialect::default())
+}
+
+/// [`disassemble`], following the `pickletools` of `dialect`.
+pub fn disassemble_as(input: &[u8], dialect: Dialect) -> Disassembly {
+    let mut listing = Listing { dialect, ..Listing::default() };
     let error = listing.run(input).err();
     Disassembly { text: listing.text, error }
 }
@@ -71,6 +91,7 @@ pub fn disassemble(input: &[u8]) -> Disassembly {
 /// MARKs and memo, by kind of value.
 #[derive(Default)]
 struct Listing {
+    dialect: Dialect,
     text: String,
     stack: Vec<Kind>,
     /// Byte offsets of the open MARKs.
@@ -88,7 +109,7 @@ impl Listing {
                 message: args::decode_error_message(input, &err),
             })?;
             let fail = |message| DisError { offset: instr.offset, message };
-            let arg = args::read(&instr).map_err(fail)?;
+            let arg = args::read(&instr, self.dialect).map_err(fail)?;
             self.instruction(&instr, arg).map_err(fail)?;
             if instr.op == Op::Stop {
                 break;
@@ -138,8 +159,11 @@ impl Listing {
                     pop_count = below;
                 }
                 None => {
-                    note = Some("no MARK exists on stack".to_owned());
-                    problem = note.clone();
+                    let missing = "no MARK exists on stack".to_owned();
+                    if self.dialect == Dialect::UpTo3_13 {
+                        note = Some(missing.clone());
+                    }
+                    problem = Some(missing);
                 }
             }
         }
@@ -214,7 +238,7 @@ impl Listing {
         let Some(key) = key else {
             return Err(format!("memo key {} is not an int", shown(arg)));
         };
-        if self.memo.contains_key(&key) {
+        if self.dialect == Dialect::UpTo3_13 && self.memo.contains_key(&key) {
             return Err(format!("memo key {} already defined", shown(arg)));
         }
         match self.stack.last() {

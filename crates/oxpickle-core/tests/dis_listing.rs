@@ -5,7 +5,7 @@
 
 use std::collections::HashSet;
 
-use oxpickle_core::dis::disassemble;
+use oxpickle_core::dis::{disassemble, disassemble_as, Dialect};
 use oxpickle_core::op::ALL;
 use oxpickle_core::Instructions;
 
@@ -519,4 +519,30 @@ fn truncated_pickles_list_what_precedes_the_cut() {
             assert!(full.starts_with(&partial.text), "prefix of {cut} bytes");
         }
     }
+}
+
+/// Where the pickletools of CPython 3.14 differs from the one before it.
+#[test]
+fn the_3_14_dialect() {
+    let check_3_14 = |input: &[u8], text: &str, error: Option<&str>| {
+        let listing = disassemble_as(input, Dialect::From3_14);
+        assert_eq!(listing.text, text, "listing of {input:?}");
+        assert_eq!(listing.error.map(|e| e.message).as_deref(), error, "error for {input:?}");
+    };
+    // A memo entry stored again is no error (the unpickler allows it).
+    check_3_14(
+        b"Nq\x00Nq\x00.",
+        "    0: N    NONE\n    1: q    BINPUT     0\n    3: N    NONE\n    4: q    BINPUT     0\n    \
+         6: .    STOP\nhighest protocol among opcodes = 1\n",
+        Some("stack not empty after STOP: [None]"),
+    );
+    // The missing MARK is the error, not a note on the line.
+    check_3_14(b"e.", "    0: e    APPENDS\n", Some("no MARK exists on stack"));
+    check_3_14(b"S'a\n.", "", Some("string quote b\"'\" not found at both ends of b\"'a\""));
+    // Otherwise the same.
+    check_3_14(
+        b"0.",
+        "    0: 0    POP\n",
+        Some("tries to pop 1 items from stack with only 0 items"),
+    );
 }

@@ -1,6 +1,7 @@
 //! Opcode arguments as `pickletools` reads and prints them, and its words
 //! for arguments it cannot read.
 
+use super::Dialect;
 use crate::decode::{Arg, Instr};
 use crate::error::DecodeError;
 use crate::integer::{Integer, TooManyDigits};
@@ -48,7 +49,7 @@ impl Value<'_> {
 
 /// Reads the argument of a decoded instruction the way `pickletools`'
 /// argument readers do; the error is their message.
-pub(super) fn read<'a>(instr: &Instr<'a>) -> Result<Option<Value<'a>>, String> {
+pub(super) fn read<'a>(instr: &Instr<'a>, dialect: Dialect) -> Result<Option<Value<'a>>, String> {
     let kind = instr.op.arg();
     let value = match (kind, instr.arg) {
         (ArgKind::None, _) => return Ok(None),
@@ -56,7 +57,7 @@ pub(super) fn read<'a>(instr: &Instr<'a>) -> Result<Option<Value<'a>>, String> {
         (_, Arg::Int(value)) => Value::Int(Integer::Small(i64::from(value))),
         (_, Arg::Float(value)) => Value::Float(value),
         (ArgKind::StringNl, Arg::Line(line)) => {
-            Value::Str(PyStr::Utf8(escaped_ascii(unquote(line)?)?))
+            Value::Str(PyStr::Utf8(escaped_ascii(unquote(line, dialect)?)?))
         }
         (ArgKind::StringNlNoEscape, Arg::Line(line)) => {
             Value::Str(PyStr::Utf8(escaped_ascii(line)?))
@@ -101,14 +102,19 @@ fn python_int(line: &[u8]) -> Result<Integer, String> {
 }
 
 /// A STRING argument without its quotes, which must match.
-fn unquote(line: &[u8]) -> Result<&[u8], String> {
+fn unquote(line: &[u8], dialect: Dialect) -> Result<&[u8], String> {
+    let string = match dialect {
+        // pickletools' own spelling, before 3.14 fixed it.
+        Dialect::UpTo3_13 => "strinq",
+        Dialect::From3_14 => "string",
+    };
     for quote in [b'"', b'\''] {
         if line.first() == Some(&quote) {
             return match line.last() {
                 // A lone quote is both ends: the text inside is empty.
                 Some(&last) if last == quote => Ok(line.get(1..line.len() - 1).unwrap_or_default()),
                 _ => Err(format!(
-                    "strinq quote {} not found at both ends of {}",
+                    "{string} quote {} not found at both ends of {}",
                     repr_bytes(&[quote]),
                     repr_bytes(line)
                 )),
@@ -200,7 +206,7 @@ mod tests {
 
     fn shown(input: &[u8]) -> Result<Option<String>, String> {
         let instr = decode_at(input, 0).map_err(|err| decode_error_message(input, &err))?;
-        Ok(read(&instr)?.map(|value| value.repr().unwrap()))
+        Ok(read(&instr, Dialect::UpTo3_13)?.map(|value| value.repr().unwrap()))
     }
 
     fn ok(input: &[u8]) -> String {

@@ -139,6 +139,13 @@ fn magnitude(digits: &[u32], radix: u32) -> Vec<u32> {
 /// overflow. When no digits are read C leaves `end` at the start, so empty
 /// text is a success (zero) and text of only a sign or spaces is not.
 pub fn strtol_base0(text: &[u8]) -> Option<i64> {
+    strtol(text, IntBase::Auto)
+}
+
+/// C's `strtol(text, &end, base)` with `base` 0 ([`IntBase::Auto`], as
+/// [`strtol_base0`]) or 10 ([`IntBase::Ten`]: decimal digits only, leading
+/// zeros included), under the same whole-text rule.
+pub fn strtol(text: &[u8], base: IntBase) -> Option<i64> {
     if text.is_empty() {
         return Some(0);
     }
@@ -148,11 +155,13 @@ pub fn strtol_base0(text: &[u8]) -> Option<i64> {
         [b'+', rest @ ..] => (false, rest),
         rest => (false, rest),
     };
-    let (radix, digits) = match unsigned {
-        [b'0', b'x' | b'X', rest @ ..] if rest.first().is_some_and(u8::is_ascii_hexdigit) => {
+    let (radix, digits) = match (base, unsigned) {
+        (IntBase::Auto, [b'0', b'x' | b'X', rest @ ..])
+            if rest.first().is_some_and(u8::is_ascii_hexdigit) =>
+        {
             (16, rest)
         }
-        [b'0', rest @ ..] if !rest.is_empty() => (8, rest),
+        (IntBase::Auto, [b'0', rest @ ..]) if !rest.is_empty() => (8, rest),
         _ => (10, unsigned),
     };
     if digits.is_empty() {
@@ -234,6 +243,10 @@ mod tests {
 
     #[test]
     fn strtol_reads_what_c_reads() {
+        assert_eq!(strtol(b"010", IntBase::Ten), Some(10));
+        assert_eq!(strtol(b" -007", IntBase::Ten), Some(-7));
+        assert_eq!(strtol(b"0x10", IntBase::Ten), None);
+        assert_eq!(strtol(b"0", IntBase::Ten), Some(0));
         assert_eq!(strtol_base0(b"42"), Some(42));
         assert_eq!(strtol_base0(b"-7"), Some(-7));
         assert_eq!(strtol_base0(b" +5"), Some(5));

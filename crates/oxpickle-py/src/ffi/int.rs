@@ -1,12 +1,23 @@
-//! Ints: small values read straight from the object, and the little-endian
-//! two's-complement bytes of LONG1/LONG4. CPython changed the int layout in
-//! 3.12 and gave the byte conversions a public API in 3.13; each version's
+//! Ints: small values read straight from the object, the little-endian
+//! two's-complement bytes of LONG1/LONG4, and the base of the INT/LONG
+//! text. CPython changed the int layout in 3.12, gave the byte conversions
+//! a public API in 3.13 and made the text decimal in 3.14; each version's
 //! way is chosen here and nowhere else.
 
+use oxpickle_core::text::IntBase;
 use pyo3::ffi;
 use pyo3::prelude::*;
 
 use super::owned;
+
+/// The base the unpickler reads the text of INT and LONG in. From 3.14
+/// decimal, as the protocol documents and pickletools always read it, so
+/// `I010` is ten and `I0x10` an error (gh-126992); before, C's `strtol` and
+/// `int()` with base 0, so `I010` is eight and `I0x10` sixteen.
+#[cfg(Py_3_14)]
+pub const TEXT_INT_BASE: IntBase = IntBase::Ten;
+#[cfg(not(Py_3_14))]
+pub const TEXT_INT_BASE: IntBase = IntBase::Auto;
 
 /// The value of an exact int when it can be read from the object itself,
 /// without a call into CPython; None to ask CPython. `thirty_bit_digits`

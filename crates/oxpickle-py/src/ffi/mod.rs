@@ -4,15 +4,26 @@
 //! choosing by `cfg(Py_3_x)`: the rest of the crate names no version.
 
 mod attr;
+mod globals;
 mod int;
+pub mod messages;
 mod set;
 pub mod stack;
 mod types;
 
 pub use attr::lookup_attr;
-pub use int::{int_from_le_bytes, int_to_le_bytes, int_value_from_object, int_within_64_bits};
+pub use globals::{global_not_found, global_path_not_found, local_path_refused};
+pub use int::{
+    int_from_le_bytes, int_to_le_bytes, int_value_from_object, int_within_64_bits, TEXT_INT_BASE,
+};
 pub use set::set_next_entry;
 pub use types::class_namespace_address;
+
+/// The `pickletools` whose listing `dis` prints: the running CPython's.
+#[cfg(Py_3_14)]
+pub const PICKLETOOLS: oxpickle_core::dis::Dialect = oxpickle_core::dis::Dialect::From3_14;
+#[cfg(not(Py_3_14))]
+pub const PICKLETOOLS: oxpickle_core::dis::Dialect = oxpickle_core::dis::Dialect::UpTo3_13;
 
 use std::os::raw::{c_char, c_int};
 use std::ptr::addr_of_mut;
@@ -207,6 +218,57 @@ pub fn list_extend<'py>(
         (*raw).ob_base.ob_size = end as ffi::Py_ssize_t;
     }
     Ok(())
+}
+
+/// A buffer export of our own (`PyObject_GetBuffer`), released when it is
+/// dropped: while it lives the exporter can neither free nor move the
+/// memory, whatever Python code runs (a `PickleBuffer` released meanwhile
+/// included). Tied to `'py`, so the GIL is held when it is released.
+pub struct BufferExport<'py> {
+    view: Box<ffi::Py_buffer>,
+    _py: Python<'py>,
+}
+
+impl<'py> BufferExport<'py> {
+    /// Exports `obj`'s buffer with every field filled in (shape, strides,
+    /// format), read-only.
+    pub fn get(obj: &Bound<'py, PyAny>) -> PyResult<Self> {
+        // SAFETY: Py_buffer is plain data (pointers and integers), for
+        // which all zeroes is a valid value.
+        let mut view: Box<ffi::Py_buffer> = Box::new(unsafe { std::mem::zeroed() });
+        // SAFETY: `obj` is live and `view` points to writable memory the
+        // size of a Py_buffer; on 0 the view is filled and must be
+        // released (Drop does), on -1 it is left unfilled with an error set.
+        if unsafe { ffi::PyObject_GetBuffer(obj.as_ptr(), &mut *view, ffi::PyBUF_FULL_RO) } != 0 {
+            return Err(PyErr::fetch(obj.py()));
+        }
+        Ok(BufferExport { view, _py: obj.py() })
+    }
+
+    /// The exported bytes, when they are contiguous (in C or Fortran order).
+    pub fn contiguous_bytes(&self) -> Option<&[u8]> {
+        let view = &*self.view;
+        // SAFETY: a filled view; the check only reads its shape.
+        let contiguous = unsafe { ffi::PyBuffer_IsContiguous(view, b'A' as c_char) } != 0;
+        if !contiguous {
+            return None;
+        }
+        let len = usize::try_from(view.len).ok()?;
+        if len == 0 || view.buf.is_null() {
+            return Some(&[]);
+        }
+        // SAFETY: a contiguous buffer of `len` bytes at `view.buf`, which
+        // the export keeps in place for as long as `self` is borrowed.
+        Some(unsafe { std::slice::from_raw_parts(view.buf.cast::<u8>(), len) })
+    }
+}
+
+impl Drop for BufferExport<'_> {
+    fn drop(&mut self) {
+        // SAFETY: the view was filled by PyObject_GetBuffer and is released
+        // once; `_py` proves the GIL is held.
+        unsafe { ffi::PyBuffer_Release(&mut *self.view) }
+    }
 }
 
 /// The buffer of a `PickleBuffer`, valid while the object lives and has

@@ -4,10 +4,11 @@
 use oxpickle_core::Op;
 use pyo3::ffi;
 use pyo3::prelude::*;
+use pyo3::types::PyBytes;
 
 use super::dumper::{references, Dumper};
 use crate::errors::pickling_error;
-use crate::ffi::pickle_buffer_view;
+use crate::ffi::{pickle_buffer_view, BufferExport};
 
 impl<'py> Dumper<'py, '_> {
     pub(super) fn save_pickle_buffer(&mut self, obj: &Bound<'py, PyAny>) -> PyResult<()> {
@@ -26,6 +27,11 @@ impl<'py> Dumper<'py, '_> {
             ));
         }
         let readonly = view.readonly != 0;
+        // An export of our own, taken before any of the caller's code runs:
+        // the callback (or the `__bool__` of what it returns) may release
+        // the PickleBuffer, and the bytes must stay where they are, and
+        // stay alive, until they are written.
+        let export = BufferExport::get(obj)?;
         let in_band = match &self.hooks.buffer_callback {
             Some(callback) => {
                 let before = references(obj);
@@ -42,18 +48,21 @@ impl<'py> Dumper<'py, '_> {
             }
             return Ok(());
         }
-        // Looked up again: the callback may have released the buffer.
-        let view = pickle_buffer_view(obj)?;
-        let len = usize::try_from(view.len).unwrap_or(0);
-        // SAFETY: a contiguous buffer of `len` bytes at `view.buf`, kept
-        // alive by `obj` for the duration of this call; no Python code runs
-        // while the slice is in use (the payload is copied, or handed to
-        // `write` as `obj` itself).
-        let data = if len == 0 {
-            &[][..]
-        } else {
-            unsafe { std::slice::from_raw_parts(view.buf.cast::<u8>(), len) }
+        let Some(data) = export.contiguous_bytes() else {
+            return Err(pickling_error(
+                py,
+                "PickleBuffer can not be pickled when pointing to a non-contiguous buffer",
+            ));
         };
-        self.write_binary(obj, data, readonly)
+        let written = if pickle_buffer_view(obj).is_ok() {
+            self.write_binary(obj, data, readonly)
+        } else {
+            // Released by the callback: a file's write() could not read the
+            // PickleBuffer any more, so a large payload goes as a copy.
+            let copy = PyBytes::new(py, data).into_any();
+            self.write_binary_from(obj, data, readonly, &copy)
+        };
+        drop(export);
+        written
     }
 }

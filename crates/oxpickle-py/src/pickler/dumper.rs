@@ -72,6 +72,9 @@ pub struct Dumper<'py, 'm> {
     pub error_path: Vec<Step>,
     /// Type name of the object an error came from.
     pub error_origin: Option<String>,
+    /// The error unwinding is CPython's own, whose exact text callers test
+    /// for: it keeps its message and gets the path as a note.
+    pub error_verbatim: bool,
     /// Skip the memo for objects that cannot be reached twice (one-shot
     /// dumps only: a Pickler's memo outlives the dump).
     skip_unshared_memo: bool,
@@ -145,6 +148,7 @@ impl<'py, 'm> Dumper<'py, 'm> {
             int_bytes: Vec::new(),
             error_path: Vec::new(),
             error_origin: None,
+            error_verbatim: false,
             skip_unshared_memo: settings.one_shot && !settings.deterministic && !settings.fast,
             root: 0,
             unshared: 0,
@@ -388,10 +392,21 @@ impl<'py, 'm> Dumper<'py, 'm> {
             let text = pid.str()?;
             let text = text.to_str()?;
             if !text.is_ascii() {
-                return Err(pickling_error(
-                    self.py,
-                    "persistent IDs in protocol 0 must be ASCII strings",
-                ));
+                // The stdlib's message, word for word; the note added on
+                // the way out says which id and what to do.
+                self.error_verbatim = true;
+                let err =
+                    pickling_error(self.py, "persistent IDs in protocol 0 must be ASCII strings");
+                let note = format!(
+                    "persistent_id() returned {}, which protocol 0 cannot write: it writes \
+                     persistent IDs as ASCII text lines. Return an ASCII id, or pickle with \
+                     protocol 1 or higher.",
+                    super::global::repr(&pid)
+                );
+                // A failure to attach the note must not replace the real error.
+                let _ =
+                    err.value(self.py).call_method1(pyo3::intern!(self.py, "add_note"), (note,));
+                return Err(self.failed_at(err, obj));
             }
             self.out.enc.persid_text(text.as_bytes());
         }

@@ -21,10 +21,9 @@ pub struct GlobalRef<'py> {
     obj: Bound<'py, PyAny>,
     module_name: Bound<'py, PyAny>,
     name: Bound<'py, PyAny>,
-    /// The object the last path component is looked up on.
-    parent: Bound<'py, PyAny>,
-    module: Bound<'py, PyAny>,
-    last: String,
+    /// The components of the qualified name: one, or more for a nested
+    /// name such as `Outer.Inner`.
+    path: Vec<String>,
 }
 
 impl GlobalRef<'_> {
@@ -95,7 +94,7 @@ impl<'py> Dumper<'py, '_> {
                 return Ok(Err(chained(py, err, message)));
             }
         };
-        let Some((found, parent)) = deep_attribute(&module, &path_names)? else {
+        let Some((found, _parent)) = deep_attribute(&module, &path_names)? else {
             let message = format!(
                 "Can't pickle {}: attribute lookup {name_text} on {module_name} failed",
                 repr(obj)
@@ -109,15 +108,15 @@ impl<'py> Dumper<'py, '_> {
             );
             return Ok(Err(pickling_error(py, message)));
         }
-        let last = path.last().copied().unwrap_or_default().to_string();
-        Ok(Ok(GlobalRef { obj: obj.clone(), module_name, name, parent, module, last }))
+        let path = path.iter().map(|part| part.to_string()).collect();
+        Ok(Ok(GlobalRef { obj: obj.clone(), module_name, name, path }))
     }
 
-    /// Writes a resolved reference: EXT, STACK_GLOBAL, GLOBAL, or
-    /// `getattr(parent, name)` for nested names before protocol 4.
+    /// Writes a resolved reference: EXT, STACK_GLOBAL, GLOBAL, or for a
+    /// nested name before protocol 4 the outermost name by GLOBAL and
+    /// `getattr(…, part)` for each further part.
     pub(super) fn write_global(&mut self, global: GlobalRef<'py>) -> PyResult<()> {
-        let py = self.py;
-        let GlobalRef { obj, module_name, name, parent, module, last } = global;
+        let GlobalRef { obj, module_name, name, path } = global;
         if self.proto >= 2 {
             if let Some(code) = self.extension_code(&obj, &module_name, &name)? {
                 self.out.enc.ext(code);
@@ -130,16 +129,36 @@ impl<'py> Dumper<'py, '_> {
             self.save(&module_name)?;
             self.save(&name)?;
             self.out.enc.op(Op::StackGlobal);
-        } else if !parent.is(&module) {
-            // GLOBAL cannot name an attribute of an attribute: rebuild it
-            // as getattr(parent, last).
-            let args = PyTuple::new(py, [parent, PyString::new(py, &last).into_any()])?;
-            let reduce = PyTuple::new(py, [self.stdlib.getattr.bind(py).clone(), args.into_any()])?;
-            self.save_reduce(&reduce, None)?;
         } else {
-            self.write_global_text(&module_name.str()?.to_string(), &last)?;
+            self.write_nested_global(&module_name.str()?.to_string(), &path)?;
         }
         self.memoize(&obj)
+    }
+
+    /// GLOBAL cannot name an attribute of an attribute: `A.B.C` is written
+    /// as `getattr(getattr(A, "B"), "C")` with `A` by GLOBAL. The outer
+    /// objects are named, not saved, so a class reachable from itself
+    /// (`C.ref is C`, qualname `C.ref`) does not recurse.
+    fn write_nested_global(&mut self, module_name: &str, path: &[String]) -> PyResult<()> {
+        let py = self.py;
+        let (first, rest) = match path.split_first() {
+            Some((first, rest)) => (first.as_str(), rest),
+            None => ("", &[][..]),
+        };
+        let getattr = self.stdlib.getattr.bind(py).clone();
+        for _ in rest {
+            self.save(&getattr)?;
+            if self.proto < 2 {
+                self.out.enc.op(Op::Mark);
+            }
+        }
+        self.write_global_text(module_name, first)?;
+        for part in rest {
+            self.save(&PyString::new(py, part))?;
+            self.out.enc.op(if self.proto < 2 { Op::Tuple } else { Op::Tuple2 });
+            self.out.enc.op(Op::Reduce);
+        }
+        Ok(())
     }
 
     /// The copyreg extension code registered for (module, name), if any.

@@ -140,6 +140,12 @@ impl<'py> Dumper<'py, '_> {
         let path = shortened(render(&steps));
         let origin = self.error_origin.take().unwrap_or_else(|| "?".into());
         let is_pickling_error = err.is_instance(py, self.stdlib.pickling_error.bind(py));
+        if std::mem::take(&mut self.error_verbatim) {
+            let note = format!("raised while pickling {path} (a '{origin}' object)");
+            // A failure to attach the note must not replace the real error.
+            let _ = err.value(py).call_method1(pyo3::intern!(py, "add_note"), (note,));
+            return err;
+        }
         if err.is_instance_of::<PyRecursionError>(py) && !is_pickling_error {
             let original = err.value(py).str().map(|s| s.to_string()).unwrap_or_default();
             let message = format!(

@@ -11,7 +11,7 @@ use super::dumper::{references, type_name, Dumper, ItemsFrom};
 use super::path::Step;
 use crate::errors::pickling_error;
 use crate::ffi::lookup_attr;
-use crate::ffi::{is_class, Exact};
+use crate::ffi::{is_class, messages, Exact};
 
 impl<'py> Dumper<'py, '_> {
     /// Objects that are not exact builtin containers or scalars.
@@ -229,15 +229,16 @@ impl<'py> Dumper<'py, '_> {
     ) -> PyResult<()> {
         let py = self.py;
         if args.is_empty() {
-            return Err(pickling_error(py, "__newobj__ arglist is empty"));
+            return Err(pickling_error(py, messages::newobj_without_class()));
         }
         let class = args.get_item(0)?;
         if !is_class(&class) {
-            return Err(pickling_error(py, "args[0] from __newobj__ args is not a type"));
+            return Err(pickling_error(py, messages::newobj_not_a_class(&class)?));
         }
         if let Some(obj) = obj {
-            if !obj.getattr(pyo3::intern!(py, "__class__"))?.is(&class) {
-                return Err(pickling_error(py, "args[0] from __newobj__ args has the wrong class"));
+            let expected = obj.getattr(pyo3::intern!(py, "__class__"))?;
+            if !expected.is(&class) {
+                return Err(pickling_error(py, messages::newobj_wrong_class(&expected, &class)?));
             }
         }
         self.save(&class)?;

@@ -108,12 +108,25 @@ impl<'py> Dumper<'py, '_> {
         data: &[u8],
         readonly: bool,
     ) -> PyResult<()> {
+        self.write_binary_from(obj, data, readonly, obj)
+    }
+
+    /// [`write_binary`](Self::write_binary) where a large payload is handed
+    /// to the file's `write` as `owner` (an object whose buffer is `data`)
+    /// rather than as `obj`.
+    pub(super) fn write_binary_from(
+        &mut self,
+        obj: &Bound<'py, PyAny>,
+        data: &[u8],
+        readonly: bool,
+        owner: &Bound<'py, PyAny>,
+    ) -> PyResult<()> {
         let header = if readonly {
             Header::bytes(data.len(), self.proto).map_err(encode_error)?
         } else {
             Header::bytearray(data.len())
         };
-        self.out.payload(header.as_slice(), data, obj)?;
+        self.out.payload(header.as_slice(), data, owner)?;
         self.memoize(obj)
     }
 

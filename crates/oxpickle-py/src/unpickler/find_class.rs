@@ -2,12 +2,13 @@
 //! resolves it: audit event, Python 2 names mapped for protocols below 3,
 //! dotted names followed from protocol 4.
 
-use pyo3::exceptions::{PyAttributeError, PyRuntimeError};
+use pyo3::exceptions::{PyAttributeError, PyRuntimeError, PyTypeError};
 use pyo3::prelude::*;
 use pyo3::types::{PyString, PyTuple};
 
-use crate::ffi::lookup_attr;
-use crate::ffi::{audit_find_class, import_module};
+use crate::ffi::{
+    audit_find_class, global_not_found, global_path_not_found, import_module, local_path_refused,
+};
 use crate::stdlib::Stdlib;
 
 pub fn find_class<'py>(
@@ -18,48 +19,53 @@ pub fn find_class<'py>(
     stdlib: &Stdlib,
 ) -> PyResult<Bound<'py, PyAny>> {
     audit_find_class(module, name)?;
-    let (module, name) = if proto < 3 && fix_imports {
+    let (module_name, name) = if proto < 3 && fix_imports {
         python3_name(module, name, stdlib)?
     } else {
         (module.clone(), name.clone())
     };
-    let module = import_module(&module)?;
-    attribute(&module, &name, proto >= 4)
+    let module = import_module(&module_name)?;
+    attribute(&module_name, &module, &name, proto >= 4)
 }
 
-/// `name` on `module`: a dotted path from protocol 4, one attribute before.
+/// `name` on `module`: from protocol 4 a dotted path followed part by
+/// part, before it one attribute whatever its text. A miss is worded as
+/// the running CPython words it (see `ffi::globals`).
 fn attribute<'py>(
+    module_name: &Bound<'py, PyAny>,
     module: &Bound<'py, PyAny>,
     name: &Bound<'py, PyAny>,
     dotted: bool,
 ) -> PyResult<Bound<'py, PyAny>> {
-    let missing = || -> PyResult<PyErr> {
-        Ok(PyAttributeError::new_err(format!(
-            "Can't get attribute {} on {}",
-            name.repr()?,
-            module.repr()?
-        )))
+    let py = module.py();
+    let Ok(name) = name.cast::<PyString>() else {
+        // The TypeError getattr raises (find_class called with a name
+        // that is not a str; a pickle's names are str by now).
+        return Err(PyTypeError::new_err(format!(
+            "attribute name must be string, not '{}'",
+            name.get_type().name()?
+        )));
     };
-    if !dotted {
-        return match name.cast::<PyString>() {
-            Ok(name) => lookup_attr(module, name)?.map_or_else(|| Err(missing()?), Ok),
-            Err(_) => Err(missing()?),
+    let text = name.to_str()?;
+    if !dotted || !text.contains('.') {
+        return match module.getattr(name) {
+            Err(err) if err.is_instance_of::<PyAttributeError>(py) => {
+                Err(global_not_found(module, name, err)?)
+            }
+            found => found,
         };
     }
-    let text = name.str()?.to_string();
-    if text.split('.').any(|part| part == "<locals>") {
-        return Err(PyAttributeError::new_err(format!(
-            "Can't get local attribute {} on {}",
-            name.repr()?,
-            module.repr()?
-        )));
+    if let Some(err) = local_path_refused(module, name)? {
+        return Err(err);
     }
     let mut current = module.clone();
     for part in text.split('.') {
-        match lookup_attr(&current, &PyString::new(current.py(), part))? {
-            Some(next) => current = next,
-            None => return Err(missing()?),
-        }
+        current = match current.getattr(PyString::new(py, part)) {
+            Err(err) if err.is_instance_of::<PyAttributeError>(py) => {
+                return Err(global_path_not_found(module_name, module, name, err)?);
+            }
+            found => found?,
+        };
     }
     Ok(current)
 }

@@ -336,6 +336,17 @@ impl<'py, 'm> Machine<'py, 'm> {
         unpickling_error(self.py, format!("{message} ({} at byte {offset})", op.name()))
     }
 
+    /// An UnpicklingError whose message is CPython's own, word for word
+    /// (callers compare it); where it happened is a note.
+    pub fn fail_verbatim(&self, message: &str) -> PyErr {
+        let (op, offset) = self.at;
+        let err = unpickling_error(self.py, message);
+        let note = format!("raised while unpickling {} at byte {offset} of the pickle", op.name());
+        // A failure to attach the note must not replace the real error.
+        let _ = err.value(self.py).call_method1(pyo3::intern!(self.py, "add_note"), (note,));
+        err
+    }
+
     /// Adds where it happened to an error raised by Python code the
     /// instruction called (a constructor, `__setstate__`, an import).
     fn locate(&self, err: PyErr) -> PyErr {

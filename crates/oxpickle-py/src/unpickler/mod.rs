@@ -17,7 +17,7 @@ mod strings;
 
 use pyo3::exceptions::{PyAttributeError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyIterator, PyTuple};
+use pyo3::types::{PyDict, PyIterator, PyString, PyTuple};
 
 pub use limits::Limits;
 pub use machine::{LoadHooks, LoadSettings, Machine};
@@ -225,17 +225,31 @@ impl Unpickler {
     }
 }
 
-/// A subclass's own `find_class`, bound; None when it is ours, which the
-/// machine then runs directly.
+/// The `find_class` a load calls, bound: None when it is ours, which the
+/// machine then runs directly. As with the C unpickler, a subclass's
+/// method counts, and so does a function set on the instance
+/// (`unpickler.find_class = f`), which the instance dict holds.
 fn overriding_find_class<'py>(slf: &Bound<'py, Unpickler>) -> PyResult<Option<Bound<'py, PyAny>>> {
     let py = slf.py();
     let name = pyo3::intern!(py, "find_class");
     let ours = py.get_type::<Unpickler>().getattr(name)?;
     let theirs = slf.get_type().getattr(name)?;
-    if theirs.is(&ours) {
+    if theirs.is(&ours) && !instance_dict_has(slf.as_any(), name)? {
         return Ok(None);
     }
     slf.getattr(name).map(Some)
+}
+
+/// Whether `obj` has a `__dict__` (instances of Python subclasses do)
+/// holding `name`.
+fn instance_dict_has(obj: &Bound<'_, PyAny>, name: &Bound<'_, PyString>) -> PyResult<bool> {
+    let Some(dict) = lookup_attr(obj, pyo3::intern!(obj.py(), "__dict__"))? else {
+        return Ok(false);
+    };
+    match dict.cast::<PyDict>() {
+        Ok(dict) => dict.contains(name),
+        Err(_) => Ok(false),
+    }
 }
 
 /// A view of an Unpickler's memo, as `_pickle.UnpicklerMemoProxy`.

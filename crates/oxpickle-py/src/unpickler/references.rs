@@ -166,7 +166,7 @@ impl<'py> Machine<'py, '_> {
             return Err(self.fail("bad argument"));
         };
         if !line.is_ascii() {
-            return Err(self.fail("persistent IDs in protocol 0 must be ASCII strings"));
+            return Err(self.fail_verbatim("persistent IDs in protocol 0 must be ASCII strings"));
         }
         let pid = PyString::new(self.py, std::str::from_utf8(line).unwrap_or_default());
         self.persistent_load(pid.into_any())

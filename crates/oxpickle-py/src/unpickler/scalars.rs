@@ -2,14 +2,14 @@
 
 use std::os::raw::c_char;
 
-use oxpickle_core::text::strtol_base0;
+use oxpickle_core::text::{strtol, IntBase};
 use oxpickle_core::{Arg, Op};
 use pyo3::exceptions::PyValueError;
 use pyo3::ffi;
 use pyo3::prelude::*;
 
 use super::machine::Machine;
-use crate::ffi::owned;
+use crate::ffi::{owned, TEXT_INT_BASE};
 
 impl<'py> Machine<'py, '_> {
     /// Opcodes whose value is their argument: NONE, NEWTRUE/NEWFALSE and
@@ -48,7 +48,7 @@ impl<'py> Machine<'py, '_> {
                 }
                 // The 'L' suffix of Python 2 is optional.
                 let digits = line.strip_suffix(b"L").unwrap_or(line);
-                let value = parse_int(self.py, digits, 0)?;
+                let value = parse_int(self.py, digits, c_base(TEXT_INT_BASE))?;
                 self.push(value);
                 Ok(())
             }
@@ -61,21 +61,30 @@ impl<'py> Machine<'py, '_> {
         }
     }
 
-    /// INT: a C long in any base C's strtol(…, 0) reads, `00`/`01` for
-    /// booleans, anything longer as a Python int.
+    /// INT: a C long as C's strtol reads it in the running CPython's base
+    /// (`TEXT_INT_BASE`), `00`/`01` for booleans, anything longer as a
+    /// Python int.
     fn int_line(&self, line: &[u8]) -> PyResult<Bound<'py, PyAny>> {
         let py = self.py;
         if line.is_empty() {
             return Err(self.fail("pickle data was truncated"));
         }
-        match strtol_base0(line) {
+        match strtol(line, TEXT_INT_BASE) {
             Some(value @ (0 | 1)) if line.len() == 2 => {
                 Ok(pyo3::types::PyBool::new(py, value == 1).to_owned().into_any())
             }
             Some(value) => Ok(value.into_pyobject(py)?.into_any()),
-            None => parse_int(py, line, 0)
+            None => parse_int(py, line, c_base(TEXT_INT_BASE))
                 .map_err(|_| PyValueError::new_err("could not convert string to int")),
         }
+    }
+}
+
+/// The `base` argument of `PyLong_FromString`.
+fn c_base(base: IntBase) -> i32 {
+    match base {
+        IntBase::Ten => 10,
+        IntBase::Auto => 0,
     }
 }
 

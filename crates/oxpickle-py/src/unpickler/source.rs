@@ -58,16 +58,77 @@ pub fn truncated(py: Python<'_>, offset: usize) -> PyErr {
     unpickling_error(py, format!("pickle data was truncated (in the instruction at byte {offset})"))
 }
 
+/// The frame being read (PEP 3154): no instruction may cross its end,
+/// and a new FRAME may not begin before it is used up, so the pickle means
+/// what its disassembly shows (as CPython's unpickler enforces since
+/// gh-154848). Offsets are from the start of the pickle.
+#[derive(Default)]
+struct FrameBounds {
+    /// The end of the current frame and the offset of its FRAME.
+    current: Option<(usize, usize)>,
+}
+
+impl FrameBounds {
+    /// Where the bytes at `at` must stop for the run loop's fast path: the
+    /// end of a frame still being read.
+    #[inline(always)]
+    fn limit(&self, at: usize) -> Option<usize> {
+        self.current.map(|(end, _)| end).filter(|&end| end > at)
+    }
+
+    /// An instruction must end within the frame it starts in; FRAME itself
+    /// is checked by [`begin`](Self::begin).
+    #[inline(always)]
+    fn check(&mut self, py: Python<'_>, instr: &Instr<'_>) -> PyResult<()> {
+        let Some((end, frame_at)) = self.current else {
+            return Ok(());
+        };
+        if instr.offset >= end {
+            self.current = None;
+        } else if instr.end > end && instr.op != Op::Frame {
+            return Err(unpickling_error(
+                py,
+                format!(
+                    "the {} instruction at byte {} runs past the end of its frame (the FRAME at \
+                     byte {frame_at} ends at byte {end}): the pickle is corrupt or was cut and \
+                     pasted",
+                    instr.op.name(),
+                    instr.offset
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// A FRAME of `len` bytes whose header ends at `at`: only once the
+    /// current frame (if any) is used up.
+    fn begin(&mut self, py: Python<'_>, at: usize, len: usize, offset: usize) -> PyResult<()> {
+        if let Some((end, frame_at)) = self.current.filter(|&(end, _)| end > at) {
+            return Err(unpickling_error(
+                py,
+                format!(
+                    "the FRAME at byte {offset} begins a new frame while {} bytes of the frame \
+                     begun at byte {frame_at} are left: the pickle is corrupt",
+                    end - at
+                ),
+            ));
+        }
+        self.current = Some((at + len, offset));
+        Ok(())
+    }
+}
+
 /// A pickle in memory.
 pub struct MemorySource<'a> {
     data: &'a [u8],
     pos: usize,
     py: Python<'a>,
+    frame: FrameBounds,
 }
 
 impl<'a> MemorySource<'a> {
     pub fn new(py: Python<'a>, data: &'a [u8]) -> Self {
-        MemorySource { data, pos: 0, py }
+        MemorySource { data, pos: 0, py, frame: FrameBounds::default() }
     }
 }
 
@@ -79,6 +140,7 @@ impl<'py> Source<'py> for MemorySource<'_> {
         }
         match decode_at(self.data, self.pos) {
             Ok(instr) => {
+                self.frame.check(self.py, &instr)?;
                 self.pos = instr.end;
                 Ok(Some(instr))
             }
@@ -88,7 +150,8 @@ impl<'py> Source<'py> for MemorySource<'_> {
 
     #[inline(always)]
     fn pending(&self) -> (&[u8], usize) {
-        (self.data.get(self.pos..).unwrap_or_default(), self.pos)
+        let end = self.frame.limit(self.pos).unwrap_or(self.data.len());
+        (self.data.get(self.pos..end).unwrap_or_default(), self.pos)
     }
 
     #[inline(always)]
@@ -97,11 +160,11 @@ impl<'py> Source<'py> for MemorySource<'_> {
     }
 
     fn frame(&mut self, len: u64, offset: usize) -> PyResult<()> {
-        let remaining = (self.data.len() - self.pos) as u64;
-        if len > remaining {
-            return Err(truncated(self.py, offset));
+        let remaining = self.data.len() - self.pos;
+        match usize::try_from(len) {
+            Ok(len) if len <= remaining => self.frame.begin(self.py, self.pos, len, offset),
+            _ => Err(truncated(self.py, offset)),
         }
-        Ok(())
     }
 
     fn finish(&mut self) -> PyResult<()> {
@@ -128,11 +191,19 @@ pub struct FileSource<'py> {
     /// Bytes at the end of `buf` seen through `peek`, not yet read from
     /// the file.
     peeked: usize,
+    frame: FrameBounds,
 }
 
 impl<'py> FileSource<'py> {
     pub fn new(file: FileMethods<'py>) -> Self {
-        FileSource { file, buf: Vec::new(), pos: 0, base: 0, peeked: 0 }
+        FileSource {
+            file,
+            buf: Vec::new(),
+            pos: 0,
+            base: 0,
+            peeked: 0,
+            frame: FrameBounds::default(),
+        }
     }
 
     fn py(&self) -> Python<'py> {
@@ -287,15 +358,22 @@ impl<'py> Source<'py> for FileSource<'py> {
             }
         }
         let base = self.base;
-        let instr =
-            decode_at(&self.buf, self.pos).map_err(|err| decode_failure(self.py(), &err, base))?;
+        let py = self.py();
+        let instr = decode_at(&self.buf, self.pos).map_err(|err| decode_failure(py, &err, base))?;
         self.pos = instr.end;
-        Ok(Some(Instr { offset: base + instr.offset, end: base + instr.end, ..instr }))
+        let instr = Instr { offset: base + instr.offset, end: base + instr.end, ..instr };
+        self.frame.check(py, &instr)?;
+        Ok(Some(instr))
     }
 
     #[inline(always)]
     fn pending(&self) -> (&[u8], usize) {
-        (self.buf.get(self.pos..).unwrap_or_default(), self.base + self.pos)
+        let at = self.base + self.pos;
+        let end = match self.frame.limit(at) {
+            Some(end) => (end - self.base).min(self.buf.len()),
+            None => self.buf.len(),
+        };
+        (self.buf.get(self.pos..end).unwrap_or_default(), at)
     }
 
     #[inline(always)]
@@ -307,7 +385,9 @@ impl<'py> Source<'py> for FileSource<'py> {
         if !self.fill(len)? {
             return Err(truncated(self.py(), offset));
         }
-        Ok(())
+        // Filled, so the frame is in memory and its length fits.
+        let len = usize::try_from(len).map_err(|_| truncated(self.py(), offset))?;
+        self.frame.begin(self.py(), self.base + self.pos, len, offset)
     }
 
     fn finish(&mut self) -> PyResult<()> {

@@ -35,9 +35,21 @@ test-cloudpickle: build
 demo: build-release
 	$(PY) -m oxpickle demo
 
-## bench: release build, side-by-side benchmark; QUICK=1 for a short run
+## bench: release build, side-by-side benchmark; QUICK=1 for a short run.
+## PYTHON=3.12 (any supported version after the project's 3.11) runs it on
+## that CPython from the matrix's environments: full results in
+## target/matrix/<version>/bench, the version's summary line in benches/results.md
+MATRIX_BENCH := $(filter $(PYTHON),3.12 3.13 3.14 3.15)
+ifeq ($(PYTHON),3.11)
+override PYTHON := python3.11
+endif
+ifeq ($(MATRIX_BENCH),)
 bench: build-release
 	$(PY) -m benches.run --update-readme $(if $(QUICK),--quick,)
+else
+bench:
+	python3 tools/matrix/run.py --cache $(MATRIX_CACHE) --bench $(MATRIX_BENCH) $(if $(QUICK),--quick,)
+endif
 
 ## callgrind: instruction counts of dumps/loads, oxpickle vs pickle (needs valgrind)
 callgrind: build-release

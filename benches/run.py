@@ -17,6 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from benches import versions
 from benches.contestants import Contestant, contestants_for
 from benches.libraries import Library, select_libraries
 from benches.machine import describe_machine, load_average
@@ -208,6 +209,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="put the table between the bench-table markers of README.md")
     parser.add_argument("--out-dir", type=Path, default=BENCH_DIR,
                         help="where results.md and results.json go (default: benches/)")
+    parser.add_argument("--version-line-to", type=Path, metavar="RESULTS_MD",
+                        help="also put this CPython version's summary line in that "
+                             "results.md (make bench PYTHON=<version>)")
     # Hidden: a further size multiplier, so the smoke test runs in seconds.
     parser.add_argument("--scale", type=float, default=1.0, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -247,6 +251,9 @@ def main(argv: list[str] | None = None) -> int:
     }
     run = RunResult(meta=meta, workloads=results)
     markdown_path, json_path = write_results(run, args.out_dir)
+    if args.version_line_to is not None:
+        versions.record(args.version_line_to, versions.summary_line(run))
+        log(f"{args.version_line_to}: this version's summary line updated")
     body = render_markdown(run)
     print(body)
     log(f"wrote {markdown_path} and {json_path}")

@@ -11,7 +11,7 @@ from pathlib import Path
 import oxpickle
 import pytest
 
-from benches import checks, workloads
+from benches import checks, versions, workloads
 from benches.report import README_END, README_START, update_readme
 
 
@@ -161,3 +161,37 @@ def test_ab_compares_a_build_file_with_a_named_library() -> None:
     assert lines[0].startswith("W7 loads, fresh heap: old ")
     assert lines[1].startswith("W9 dumps, fragmented heap: old ")
     assert all("old ÷ new (median of" in line for line in lines)
+
+
+def test_each_version_keeps_its_own_summary_line(tmp_path: Path) -> None:
+    """A run writes its version's line; a later run on the project's own
+    interpreter rewrites results.md but keeps the other versions' lines."""
+    results_md = tmp_path / "results.md"
+    other = "- **CPython 9.9** (9.9.0, quick run, then): dumps 2.00× vs pickle."
+    stale_own = f"- **CPython {sys.version_info[0]}.{sys.version_info[1]}** (stale)."
+    results_md.write_text(versions.with_line(versions.with_line("# old\n", other), stale_own))
+    argv = ["--quick", "--rounds", "1", "--workloads", "W1,W8", "--scale", "0.01"]
+    assert main([*argv, "--out-dir", str(tmp_path)]) == 0
+
+    text = results_md.read_text(encoding="utf-8")
+    assert "# old" not in text
+    lines = versions.lines_in(text)
+    assert other in lines
+    assert stale_own not in lines
+    [own] = [line for line in lines if line != other]
+    assert own.startswith(f"- **CPython {sys.version_info[0]}.{sys.version_info[1]}** (")
+    assert "vs pickle on 1 data workloads" in own
+    assert "W8 dumps" in own and "vs cloudpickle" in own
+    # Versions are listed in order, whatever order they were recorded in.
+    assert lines.index(own) < lines.index(other)
+
+
+def test_a_version_line_goes_into_another_results_file(tmp_path: Path) -> None:
+    target = tmp_path / "kept.md"
+    target.write_text("# body written by another run\n")
+    argv = ["--quick", "--rounds", "1", "--workloads", "W1", "--scale", "0.01"]
+    out = tmp_path / "run"
+    assert main([*argv, "--out-dir", str(out), "--version-line-to", str(target)]) == 0
+    text = target.read_text(encoding="utf-8")
+    assert text.startswith("# body written by another run\n")
+    assert len(versions.lines_in(text)) == 1

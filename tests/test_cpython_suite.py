@@ -64,6 +64,10 @@ def _run_in_tmp_dir(tmp_path_factory):
 # the looser tuple that CPython keeps for its pure-Python fallback.
 C_BAD_STACK_ERRORS = (pickle.UnpicklingError,)
 C_TRUNCATED_ERRORS = (pickle.UnpicklingError,)
+# From 3.15's suite: the error (and text) for a length running past the end,
+# and for a length no object can have.
+C_TRUNCATED_DATA_ERROR = (pickle.UnpicklingError, "truncated")
+C_SIZE_OVERFLOW_ERROR = (OverflowError, "exceeds")
 
 
 class Cellar:
@@ -149,6 +153,8 @@ class OxInMemoryPickleTests(
 
     bad_stack_errors = C_BAD_STACK_ERRORS
     truncated_errors = C_TRUNCATED_ERRORS
+    truncated_data_error = C_TRUNCATED_DATA_ERROR
+    size_overflow_error = C_SIZE_OVERFLOW_ERROR
 
     def dumps(self, arg, protocol=None, **kwargs):
         return oxpickle.dumps(arg, protocol, **kwargs)
@@ -181,6 +187,8 @@ class OxUnpicklerTests(FilePicklerMixin, AbstractUnpickleTests, unittest.TestCas
     unpickler = oxpickle.Unpickler
     bad_stack_errors = C_BAD_STACK_ERRORS
     truncated_errors = C_TRUNCATED_ERRORS
+    truncated_data_error = C_TRUNCATED_DATA_ERROR
+    size_overflow_error = C_SIZE_OVERFLOW_ERROR
 
 
 class OxPicklerTests(ShipsCodeByValue, FilePicklerMixin, AbstractPickleTests, unittest.TestCase):

@@ -74,3 +74,34 @@ print(json.dumps([outcome(lambda: oxpickle.dumps(data, protocol=3)), calls < len
 """
     )
     assert result == ["MemoryError", True]
+
+
+def test_a_failure_deep_in_the_graph_is_a_bare_memory_error():
+    """Out of memory, the error goes up without a path: recording one on the
+    way out would need memory too, and a failed allocation would abort."""
+    result = run_child(
+        CAPPED
+        + """
+data = {"jobs": [{"rows": [str(i) for i in range(3_000_000)]}]}
+cap_address_space(8)
+try:
+    oxpickle.dumps(data, protocol=5)
+    print(json.dumps("returned"))
+except MemoryError as exc:
+    print(json.dumps([type(exc).__name__, getattr(exc, "__notes__", [])]))
+"""
+    )
+    assert result == ["MemoryError", []]
+
+
+@pytest.mark.parametrize("protocol", [0, 5])
+def test_loads_raises_memory_error_when_the_objects_do_not_fit(protocol):
+    result = run_child(
+        CAPPED
+        + f"""
+data = oxpickle.dumps([str(i) for i in range(2_000_000)], protocol={protocol})
+cap_address_space(8)
+print(json.dumps(outcome(lambda: oxpickle.loads(data))))
+"""
+    )
+    assert result == "MemoryError"

@@ -318,3 +318,11 @@ def test_newobj_misuse_is_reported_in_the_stdlib_words(cls):
     with pytest.raises(pickle.PicklingError) as ours:
         oxpickle.dumps(cls(), 2)
     assert str(theirs.value) in str(ours.value)
+
+
+@pytest.mark.parametrize("data", [b"I+0\n.", b"I 0\n.", b"I-0\n.", b"I+1\n.", b"I 1\n."], ids=repr)
+def test_only_00_and_01_are_booleans(data):
+    """As in the pure-Python unpickler, and C's from 3.15 (gh-135241)."""
+    value = oxpickle.loads(data)
+    assert type(value) is int
+    assert value == pickle._loads(data)

@@ -17,9 +17,13 @@ folder (``target/matrix/<version>``), clippy on the extension's code as that
 version's cfgs select it, and pytest. A version that cannot be found, built
 or tested fails the run: by default every supported version is run, so
 the matrix never passes with one missing.
+Then every version pickles samples (data, and code by value) and every
+version loads what each one made (``cross_version.py``): data must load
+anywhere, code by value only where it was made, and elsewhere fail with the
+error that names both versions.
 The closing table gives each version's pytest counts and those of CPython's
-own pickle suite (tests/test_cpython_suite.py) within them; it is also
-written to target/matrix/summary.md.
+own pickle suite (tests/test_cpython_suite.py) within them, and the
+cross-version loads; it is also written to target/matrix/summary.md.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import hashlib
+import json
 import os
 import shutil
 import subprocess
@@ -134,32 +139,44 @@ class Leg:
         )
 
     def prepare(self) -> str:
-        """Makes sure the environment exists, is current, and holds a build."""
+        """Makes sure the environment exists, is current, and holds a build
+        that clippy passes."""
+        python = self.environment()
+        if self.version == "3.11":
+            # The Makefile's build target made it.
+            return python
+        self.build("dev-opt")
+        step(f"{self.version}: clippy on the extension")
+        self.check(
+            "cargo clippy",
+            ["cargo", "clippy", "-p", "oxpickle-py", "--all-targets", "--", "-D", "warnings"],
+            {"CARGO_TARGET_DIR": str(self.target), "PYO3_PYTHON": python},
+        )
+        return python
+
+    def environment(self) -> str:
+        """The version's virtual environment, made or checked; its python."""
         if self.in_root:
             step(f"{self.version}: Debian unstable root")
             subprocess.run([str(HERE / "sid-root.sh"), str(self.root)], check=True)
         python = str(self.venv / "bin" / "python")
         if self.version == "3.11":
-            # The Makefile's build target made it; only check it is 3.11.
+            # The Makefile made it; only check it is 3.11.
             version = self.check("reading .venv's version", [python, "-c", VERSION])
             if version.strip() != "3.11":
                 raise LegFailed(f".venv runs Python {version.strip()}, not 3.11 (PYTHON=...)")
             return python
         self.ensure_venv(python)
-        step(f"{self.version}: build (target/matrix/{self.version})")
-        target = {"CARGO_TARGET_DIR": str(self.target)}
+        return python
+
+    def build(self, profile: str) -> None:
+        """Builds the extension into the venv with a cargo profile."""
+        step(f"{self.version}: {profile} build (target/matrix/{self.version})")
         self.check(
             "maturin develop",
-            [str(self.venv / "bin" / "maturin"), "develop", "--quiet", "--profile", "dev-opt"],
-            {**target, "VIRTUAL_ENV": str(self.venv)},
+            [str(self.venv / "bin" / "maturin"), "develop", "--quiet", "--profile", profile],
+            {"CARGO_TARGET_DIR": str(self.target), "VIRTUAL_ENV": str(self.venv)},
         )
-        step(f"{self.version}: clippy on the extension")
-        self.check(
-            "cargo clippy",
-            ["cargo", "clippy", "-p", "oxpickle-py", "--all-targets", "--", "-D", "warnings"],
-            {**target, "PYO3_PYTHON": python},
-        )
-        return python
 
     def ensure_venv(self, python: str) -> None:
         requirements = (PROJECT / "requirements-dev.txt").read_bytes()
@@ -227,10 +244,12 @@ def step(text: str) -> None:
     print(f"== {text}", flush=True)
 
 
-def run_leg(version: str, cache: Path) -> Result:
+def run_leg(version: str, cache: Path) -> tuple[Result, str | None]:
+    """Builds and tests one version; its venv's interpreter, once built."""
     result = Result(version)
     started = time.monotonic()
     leg = Leg(version, cache)
+    python = None
     try:
         result.interpreter = leg.interpreter()
         python = leg.prepare()
@@ -243,7 +262,43 @@ def run_leg(version: str, cache: Path) -> Result:
     except subprocess.SubprocessError as failure:
         result.error = f"{type(failure).__name__}: {failure}"
     result.seconds = time.monotonic() - started
-    return result
+    return result, python
+
+
+CROSS = PROJECT / "target" / "matrix" / "cross"
+
+
+def cross_version(built: dict[str, str], cache: Path) -> tuple[bool, str]:
+    """Each built version dumps the samples, then each loads them all;
+    whether every load behaved, and the line for the summary."""
+    step(f"cross-version pickles between {', '.join(built)}")
+    shutil.rmtree(CROSS, ignore_errors=True)
+    script = str(HERE / "cross_version.py")
+    try:
+        for version, python in built.items():
+            Leg(version, cache).check("cross_version.py dump", [python, script, "dump", str(CROSS)])
+        outcomes, failed = [], []
+        for version, python in built.items():
+            done = Leg(version, cache).run(
+                [python, script, "load", str(CROSS)], capture_output=True, text=True
+            )
+            lines = [json.loads(line) for line in done.stdout.splitlines() if line.strip()]
+            outcomes += lines
+            failed += [line for line in lines if not line["ok"]]
+            if done.returncode not in (0, 1) or not lines:
+                failed.append({"loaded by": version, "error": done.stderr.strip()[-2000:]})
+    except LegFailed as failure:
+        return False, f"cross-version: **{failure}**"
+    for line in failed:
+        print(json.dumps(line), flush=True)
+    foreign = sum(1 for line in outcomes if line["made by"] != line["loaded by"])
+    verdict = "all as expected" if not failed else f"**{len(failed)} not as expected**"
+    line = (
+        f"cross-version: {len(outcomes)} loads of {len(built)} versions' pickles "
+        f"({foreign} on another version than made them; data loads, code by value is "
+        f"refused naming both versions): {verdict}"
+    )
+    return not failed, line
 
 
 def summary(results: list[Result]) -> str:
@@ -263,19 +318,51 @@ def summary(results: list[Result]) -> str:
     return "\n".join(lines)
 
 
+def bench(version: str, cache: Path, quick: bool) -> int:
+    """A release build and the benchmark runner on one version: the full
+    results go to target/matrix/<version>/bench, the version's summary line
+    to benches/results.md."""
+    leg = Leg(version, cache)
+    try:
+        python = leg.environment()
+        leg.build("release")
+    except LegFailed as failure:
+        print(f"{version}: {failure}", flush=True)
+        return 1
+    step(f"{version}: benchmarks")
+    command = [python, "-m", "benches.run", "--out-dir", str(leg.target / "bench")]
+    command += ["--version-line-to", str(PROJECT / "benches" / "results.md")]
+    return leg.run([*command, *(["--quick"] if quick else [])]).returncode
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--cache", type=Path, required=True, help="where roots and venvs live")
     parser.add_argument("--versions", nargs="+", default=list(SUPPORTED), choices=SUPPORTED)
+    parser.add_argument(
+        "--bench",
+        choices=SUPPORTED,
+        metavar="VERSION",
+        help="instead of the tests, the benchmarks on VERSION (release build)",
+    )
+    parser.add_argument("--quick", action="store_true", help="with --bench: a short run")
     args = parser.parse_args()
     args.cache.mkdir(parents=True, exist_ok=True)
-    results = [run_leg(version, args.cache.resolve()) for version in args.versions]
-    table = summary(results)
+    if args.bench:
+        return bench(args.bench, args.cache.resolve(), args.quick)
+    cache = args.cache.resolve()
+    legs = [run_leg(version, cache) for version in args.versions]
+    results = [result for result, _ in legs]
+    built = {result.version: python for result, python in legs if python}
+    cross_ok, cross_line = cross_version(built, cache)
+    table = summary(results) + "\n\n" + cross_line
     out = PROJECT / "target" / "matrix" / "summary.md"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(table + "\n")
     print(table)
     failed = [result.version for result in results if not result.ok]
+    if not cross_ok:
+        failed.append("cross-version loads")
     if failed:
         print(f"test-matrix: failed on {', '.join(failed)}")
         return 1

@@ -143,6 +143,9 @@ impl<'a> Cursor<'a> {
             }
             ArgKind::Bytes8 | ArgKind::ByteArray8 | ArgKind::UnicodeString8 => {
                 let len = u64::from_le_bytes(self.fixed()?);
+                if len > isize::MAX as u64 {
+                    return Err(DecodeError::TooLarge { op, offset: self.start, len });
+                }
                 Arg::Data(self.take(len)?)
             }
         })
@@ -237,7 +240,13 @@ mod tests {
         let err = one(&input).unwrap_err();
         assert_eq!(err, DecodeError::Truncated { offset: 0, needed: Some(9 + (1u64 << 60)) });
         let mut input = vec![0x8d];
-        input.extend_from_slice(&u64::MAX.to_le_bytes());
+        input.extend_from_slice(&(1u64 << 63).to_le_bytes());
+        assert_eq!(
+            one(&input),
+            Err(DecodeError::TooLarge { op: Op::BinUnicode8, offset: 0, len: 1 << 63 })
+        );
+        let mut input = vec![0x96];
+        input.extend_from_slice(&(isize::MAX as u64).to_le_bytes());
         assert!(matches!(one(&input), Err(DecodeError::Truncated { .. })));
     }
 

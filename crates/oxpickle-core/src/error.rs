@@ -15,6 +15,9 @@ pub enum DecodeError {
     UnknownOpcode { byte: u8, offset: usize },
     /// A signed length prefix is negative.
     NegativeLength { op: Op, offset: usize, len: i64 },
+    /// An 8-byte length prefix is above `isize::MAX`, the largest size any
+    /// object can have (CPython's `PY_SSIZE_T_MAX`).
+    TooLarge { op: Op, offset: usize, len: u64 },
 }
 
 impl DecodeError {
@@ -23,7 +26,8 @@ impl DecodeError {
         match *self {
             DecodeError::Truncated { offset, .. }
             | DecodeError::UnknownOpcode { offset, .. }
-            | DecodeError::NegativeLength { offset, .. } => offset,
+            | DecodeError::NegativeLength { offset, .. }
+            | DecodeError::TooLarge { offset, .. } => offset,
         }
     }
 }
@@ -41,6 +45,12 @@ impl fmt::Display for DecodeError {
             DecodeError::NegativeLength { op, offset, len } => {
                 write!(f, "{} pickle has negative byte count ({len}, at byte {offset})", op.name())
             }
+            DecodeError::TooLarge { op, offset, len } => write!(
+                f,
+                "{} length {len} exceeds the largest possible size, {} bytes (at byte {offset})",
+                op.name(),
+                isize::MAX
+            ),
         }
     }
 }

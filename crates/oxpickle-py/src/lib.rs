@@ -16,7 +16,12 @@ mod utf8;
 
 use pyo3::prelude::*;
 
-#[pymodule]
+// The engine relies on the GIL: its per-thread caches aside, the walk reads
+// containers without locking them, and no free-threaded build is tested. So
+// the module says it needs the GIL, and a free-threaded interpreter turns
+// the GIL back on when it imports oxpickle (with a RuntimeWarning) rather
+// than run it unprotected.
+#[pymodule(gil_used = true)]
 fn _oxpickle(module: &Bound<'_, PyModule>) -> PyResult<()> {
     stdlib::Stdlib::get(module.py())?;
     errors::register(module)?;

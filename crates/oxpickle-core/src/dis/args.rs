@@ -139,6 +139,9 @@ pub(super) fn decode_error_message(input: &[u8], err: &DecodeError) -> String {
         DecodeError::NegativeLength { op, len, .. } => {
             format!("{} byte count < 0: {len}", op.arg().name())
         }
+        DecodeError::TooLarge { op, len, .. } => {
+            format!("{} byte count > sys.maxsize: {len}", op.arg().name())
+        }
         DecodeError::Truncated { offset, .. } => match input
             .get(offset)
             .and_then(|&b| Op::from_byte(b))

@@ -19,6 +19,15 @@ pub use int::{
 pub use set::set_next_entry;
 pub use types::class_namespace_address;
 
+/// Whether an exact dict or set whose size is a multiple of 1,000 ends
+/// with an empty MARK … SETITEMS / ADDITEMS, as C pickle writes it before
+/// 3.15; from 3.15 it stops once the items are used up, as it always did
+/// for lists and for dicts reached through an iterator.
+#[cfg(Py_3_15)]
+pub const EMPTY_BATCH_AFTER_FULL: bool = false;
+#[cfg(not(Py_3_15))]
+pub const EMPTY_BATCH_AFTER_FULL: bool = true;
+
 /// The `pickletools` whose listing `dis` prints: the running CPython's.
 #[cfg(Py_3_14)]
 pub const PICKLETOOLS: oxpickle_core::dis::Dialect = oxpickle_core::dis::Dialect::From3_14;

@@ -12,7 +12,7 @@ use pyo3::types::{PyDict, PyList, PyTuple};
 
 use super::dumper::{address, Dumper, ItemsFrom};
 use super::path::{key_repr, Step};
-use crate::ffi::set_next_entry;
+use crate::ffi::{set_next_entry, EMPTY_BATCH_AFTER_FULL};
 
 /// Items per MARK … APPENDS/SETITEMS/ADDITEMS batch.
 const BATCH_SIZE: usize = 1000;
@@ -106,7 +106,7 @@ impl<'py> Dumper<'py, '_> {
             },
             |dumper, index, item| dumper.save_at(&item, index),
             Op::Appends,
-            || next.get() < list.len(),
+            |_| next.get() < list.len(),
         )
     }
 
@@ -153,7 +153,12 @@ impl<'py> Dumper<'py, '_> {
             self.out.enc.op(Op::SetItem);
             return Ok(());
         }
-        self.write_batches(|_| next_entry(dict), Self::save_entry, Op::SetItems, || true)
+        self.write_batches(
+            |_| next_entry(dict),
+            Self::save_entry,
+            Op::SetItems,
+            |written| written < size || EMPTY_BATCH_AFTER_FULL,
+        )
     }
 
     pub(super) fn save_set(&mut self, obj: &Bound<'py, PyAny>) -> PyResult<()> {
@@ -176,7 +181,7 @@ impl<'py> Dumper<'py, '_> {
                 |_| Ok(sorted.next()),
                 |dumper, _, item| dumper.save_set_item(&item),
                 Op::AddItems,
-                || true,
+                |written| written < size || EMPTY_BATCH_AFTER_FULL,
             );
         }
         let mut pos: ffi::Py_ssize_t = 0;
@@ -189,7 +194,7 @@ impl<'py> Dumper<'py, '_> {
             },
             |dumper, _, item| dumper.save_set_item(&item),
             Op::AddItems,
-            || true,
+            |written| written < size || EMPTY_BATCH_AFTER_FULL,
         )
     }
 
@@ -273,13 +278,14 @@ impl<'py> Dumper<'py, '_> {
     }
 
     /// MARK, up to 1000 items, `batch`; again while a batch came out full
-    /// and `more` says there may be more. `save_item` gets each position.
+    /// and `more`, given how many items are written, says there may be
+    /// more. `save_item` gets each position.
     fn write_batches<T>(
         &mut self,
         mut next: impl FnMut(&mut Self) -> PyResult<Option<T>>,
         save_item: impl Fn(&mut Self, usize, T) -> PyResult<()>,
         batch: Op,
-        mut more: impl FnMut() -> bool,
+        mut more: impl FnMut(usize) -> bool,
     ) -> PyResult<()> {
         let mut position = 0;
         loop {
@@ -292,7 +298,7 @@ impl<'py> Dumper<'py, '_> {
                 count += 1;
             }
             self.out.enc.op(batch);
-            if count < BATCH_SIZE || !more() {
+            if count < BATCH_SIZE || !more(position) {
                 return Ok(());
             }
         }

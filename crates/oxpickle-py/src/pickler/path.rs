@@ -5,7 +5,7 @@
 //! it, so the dump can report `root['jobs'][2].conn` instead of a bare
 //! type name.
 
-use pyo3::exceptions::{PyRecursionError, PyTypeError};
+use pyo3::exceptions::{PyMemoryError, PyRecursionError, PyTypeError};
 use pyo3::prelude::*;
 
 use super::dumper::Dumper;
@@ -111,11 +111,30 @@ data that really is this deep, raise the limit with sys.setrecursionlimit().";
 const HINT: &str = "Leave it out of what is pickled (a __reduce__ or __getstate__ that omits \
 it), or register a reducer for its type with copyreg.pickle() or a Pickler dispatch_table.";
 
+/// CPython 3.14 removed the `__reduce__` of itertools' iterators; before
+/// it they pickled (with a DeprecationWarning from 3.12), so code that
+/// worked on 3.13 meets this refusal first on 3.14.
+const ITERTOOLS_HINT: &str = "Python 3.14 removed pickling from itertools iterators (count, \
+cycle, islice, chain and the rest; earlier versions pickled them with a DeprecationWarning). \
+Pickle what rebuilds the iterator instead: the values still wanted (a list), or the arguments \
+to make a new one (for count(), its next value and step).";
+
+/// What to do about an object the pickler refused, read from the refusal.
+fn hint_for(refusal: &str) -> &'static str {
+    if refusal.starts_with("cannot pickle 'itertools.") {
+        ITERTOOLS_HINT
+    } else {
+        HINT
+    }
+}
+
 impl<'py> Dumper<'py, '_> {
     /// Records the step an error is unwinding through; returns the error.
     #[cold]
     pub fn unwinding(&mut self, err: PyErr, step: impl FnOnce() -> Step) -> PyErr {
-        self.error_path.push(step());
+        if !out_of_memory(self.py, &err) {
+            self.error_path.push(step());
+        }
         err
     }
 
@@ -123,7 +142,7 @@ impl<'py> Dumper<'py, '_> {
     /// (innermost) frame that sees it.
     #[cold]
     pub fn failed_at(&mut self, err: PyErr, obj: &Bound<'py, PyAny>) -> PyErr {
-        if self.error_origin.is_none() {
+        if self.error_origin.is_none() && !out_of_memory(self.py, &err) {
             self.error_origin = Some(super::dumper::type_name(obj));
         }
         err
@@ -135,6 +154,11 @@ impl<'py> Dumper<'py, '_> {
     #[cold]
     pub fn describe_failure(&mut self, err: PyErr) -> PyErr {
         let py = self.py;
+        if out_of_memory(py, &err) {
+            self.error_path = Vec::new();
+            self.error_origin = None;
+            return err;
+        }
         let mut steps = std::mem::take(&mut self.error_path);
         steps.reverse();
         let path = shortened(render(&steps));
@@ -170,7 +194,7 @@ impl<'py> Dumper<'py, '_> {
         } else {
             format!("cannot pickle '{origin}' object at {path}: {original}")
         };
-        let message = format!("{what}\n{HINT}");
+        let message = format!("{what}\n{}", hint_for(&original));
         let described = if is_type_error {
             unpicklable_error(py, message)
         } else {
@@ -179,6 +203,12 @@ impl<'py> Dumper<'py, '_> {
         described.set_cause(py, Some(err));
         described
     }
+}
+
+/// A MemoryError goes up as it is, with no path: recording or wording one
+/// takes memory, and a Rust allocation that fails aborts the process.
+fn out_of_memory(py: Python<'_>, err: &PyErr) -> bool {
+    err.is_instance_of::<PyMemoryError>(py)
 }
 
 /// The repr of a dict key for a path, kept short.

@@ -8,7 +8,7 @@
 use std::ffi::CString;
 
 use oxpickle_core::{Arg, Instr, Op};
-use pyo3::exceptions::PyEOFError;
+use pyo3::exceptions::{PyEOFError, PyMemoryError};
 use pyo3::ffi;
 use pyo3::prelude::*;
 use pyo3::types::{PyIterator, PyList, PyTuple};
@@ -17,7 +17,7 @@ use super::guard::Guard;
 use super::memo::UnpickleMemo;
 use super::names::InternedNames;
 use super::policy::LoadPolicy;
-use super::source::Source;
+use super::source::{frame_too_large, Source};
 use super::Unpickler;
 use crate::errors::{is_unpickling_error, unpickling_error};
 use crate::stdlib::Stdlib;
@@ -117,6 +117,9 @@ impl<'py, 'm> Machine<'py, 'm> {
             let offset = instr.offset;
             self.at = (instr.op, offset);
             match (instr.op, instr.arg) {
+                (Op::Frame, Arg::Uint(len)) if len > isize::MAX as u64 => {
+                    return Err(frame_too_large(len, offset));
+                }
                 (Op::Frame, Arg::Uint(len)) => source.frame(len, offset)?,
                 (Op::Stop, _) => {
                     source.finish()?;
@@ -350,7 +353,9 @@ impl<'py, 'm> Machine<'py, 'm> {
     /// Adds where it happened to an error raised by Python code the
     /// instruction called (a constructor, `__setstate__`, an import).
     fn locate(&self, err: PyErr) -> PyErr {
-        if is_unpickling_error(self.py, &err) {
+        // Out of memory, wording a note could itself fail, and a failed Rust
+        // allocation aborts the process: a MemoryError goes up as it is.
+        if is_unpickling_error(self.py, &err) || err.is_instance_of::<PyMemoryError>(self.py) {
             return err;
         }
         let (op, offset) = self.at;

@@ -69,10 +69,13 @@ impl<'py> Machine<'py, '_> {
         if line.is_empty() {
             return Err(self.fail("pickle data was truncated"));
         }
+        // Only the exact texts protocol 0 writes for booleans: `I+0` and
+        // `I 0` are the int 0, as in the pure-Python unpickler (C's read
+        // them as False until 3.15, gh-135241).
+        if let b"00" | b"01" = line {
+            return Ok(pyo3::types::PyBool::new(py, line == b"01").to_owned().into_any());
+        }
         match strtol(line, TEXT_INT_BASE) {
-            Some(value @ (0 | 1)) if line.len() == 2 => {
-                Ok(pyo3::types::PyBool::new(py, value == 1).to_owned().into_any())
-            }
             Some(value) => Ok(value.into_pyobject(py)?.into_any()),
             None => parse_int(py, line, c_base(TEXT_INT_BASE))
                 .map_err(|_| PyValueError::new_err("could not convert string to int")),

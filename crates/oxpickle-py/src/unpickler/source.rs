@@ -3,7 +3,7 @@
 //! in one file), with `peek` used to read ahead where the file has it.
 
 use oxpickle_core::{decode_at, DecodeError, Instr, Op};
-use pyo3::exceptions::PyNotImplementedError;
+use pyo3::exceptions::{PyNotImplementedError, PyOverflowError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyMemoryView};
 
@@ -51,7 +51,25 @@ pub fn decode_failure(py: Python<'_>, err: &DecodeError, base: usize) -> PyErr {
                 format!("{what} pickle has negative byte count ({len}, at byte {offset})"),
             )
         }
+        DecodeError::TooLarge { op, len, .. } => too_large(
+            format!("{} exceeds system's maximum size of {} bytes", op.name(), isize::MAX),
+            len,
+            offset,
+        ),
     }
+}
+
+/// A FRAME longer than any buffer can be: C's OverflowError.
+pub fn frame_too_large(len: u64, offset: usize) -> PyErr {
+    too_large(format!("FRAME length exceeds system's maximum of {} bytes", isize::MAX), len, offset)
+}
+
+/// A length no object can have: C's OverflowError, in its words, and what
+/// was asked for.
+fn too_large(what: String, len: u64, offset: usize) -> PyErr {
+    PyOverflowError::new_err(format!(
+        "{what} (the instruction at byte {offset} asks for {len}): the pickle is corrupt"
+    ))
 }
 
 pub fn truncated(py: Python<'_>, offset: usize) -> PyErr {

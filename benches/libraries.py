@@ -8,9 +8,11 @@ nothing of ours beyond a ``functools.partial``.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import importlib.metadata
 import pickle
+import platform
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -37,12 +39,17 @@ class Library:
     dumps: Dumps
     make_loads: Callable[[Workload], Loads]  # msgspec decodes into a workload's type
     pickle_based: bool  # speaks buffer_callback / buffers
+    # Why a peer that ships code by value cannot do it on this interpreter
+    # (peers can lag behind a new CPython); None when it can.
+    cannot_ship_code: str | None = None
 
     def unsupported_reason(self, workload: Workload) -> str | None:
         if self.name in workload.unsupported:
             return workload.unsupported[self.name]
         if workload.out_of_band and not self.pickle_based:
             return "no out-of-band buffers"
+        if workload.ships_code and self.cannot_ship_code:
+            return self.cannot_ship_code
         return None
 
 
@@ -75,6 +82,21 @@ def _pickle_family(name: str, module: Any, distribution: str) -> Library:
     )
 
 
+def _code_peer(name: str, module: Any, distribution: str) -> Library:
+    """A peer that ships functions by value, probed once on this
+    interpreter (dill 0.4 reads code.co_lnotab, which CPython 3.15 removed)."""
+    library = _pickle_family(name, module, distribution)
+    try:
+        module.loads(module.dumps(lambda x: x + 1, protocol=PROTOCOL))(1)
+    except Exception as exc:  # whatever the peer raises, it cannot take part
+        reason = (
+            f"{name} {library.version} cannot pickle a function on CPython "
+            f"{platform.python_version()}: {type(exc).__name__}: {exc}"
+        )
+        return dataclasses.replace(library, cannot_ship_code=reason)
+    return library
+
+
 def all_libraries() -> list[Library]:
     """In table order: ours first, then the reference (pickle), then the peers."""
     return [
@@ -86,8 +108,8 @@ def all_libraries() -> list[Library]:
             make_loads=_same_loads(pickle.loads),
             pickle_based=True,
         ),
-        _pickle_family("cloudpickle", cloudpickle, "cloudpickle"),
-        _pickle_family("dill", dill, "dill"),
+        _code_peer("cloudpickle", cloudpickle, "cloudpickle"),
+        _code_peer("dill", dill, "dill"),
         Library(
             name="msgspec",
             version=_version("msgspec") + " (msgpack)",

@@ -43,6 +43,7 @@ class Workload:
     out_of_band: bool = False  # protocol 5 buffer_callback / buffers
     cross_load: bool = False  # add "oxpickle loads pickle's stream"
     copy_reference: bool = False  # add memcpy-style reference rows
+    ships_code: bool = False  # functions by value: only code-shipping peers
 
     def count(self, scale: float) -> int:
         return max(1, round(self.base_count * scale))
@@ -368,13 +369,13 @@ WORKLOADS: tuple[Workload, ...] = (
     ),
     Workload(
         "W8", "W8", 2_000, lambda n: f"{n:,} distinct closures and lambdas, by value",
-        build_functions, checks.assert_same_functions,
+        build_functions, checks.assert_same_functions, ships_code=True,
         unsupported=_NO_MSGSPEC_FUNCTIONS,
     ),
     Workload(
         "W9", "W9", 10_000,
         lambda n: f"Dask-like task graph, {n:,} keys: importable functions, lambdas, arrays",
-        build_task_graph, checks.assert_same_task_graph,
+        build_task_graph, checks.assert_same_task_graph, ships_code=True,
         unsupported=_NO_MSGSPEC_FUNCTIONS,
     ),
     Workload(

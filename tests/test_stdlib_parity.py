@@ -9,6 +9,7 @@ import _pickle
 import copyreg
 import io
 import pickle
+import sys
 
 import oxpickle
 import pytest
@@ -326,3 +327,42 @@ def test_only_00_and_01_are_booleans(data):
     value = oxpickle.loads(data)
     assert type(value) is int
     assert value == pickle._loads(data)
+
+
+# frozendict (3.15)
+
+
+@pytest.mark.skipif(sys.version_info < (3, 15), reason="frozendict is new in 3.15")
+@pytest.mark.parametrize("proto", range(6))
+def test_frozendict_pickles_as_c_pickle_writes_it_and_loads_as_data(proto):
+    value = frozendict(a=1, b=[2, frozendict(c=3)])  # noqa: F821 (a 3.15 builtin)
+    if proto < 2:
+        with pytest.raises(TypeError):
+            pickle.dumps(value, proto)
+        with pytest.raises(TypeError):
+            oxpickle.dumps(value, proto)
+        return
+    out = io.BytesIO()
+    oxpickle.Pickler(out, proto).dump(value)
+    assert out.getvalue() == pickle.dumps(value, proto)
+    for data in (out.getvalue(), oxpickle.dumps(value, proto)):
+        loaded = oxpickle.loads(data, allow="data")
+        assert type(loaded) is type(value)
+        assert loaded == value
+
+
+# Filling opcodes with no items
+
+
+@pytest.mark.parametrize("data", [b"N(e.", b"N(\x90.", b"K\x01(e.", b"N(N\x90."], ids=repr)
+def test_appends_and_additems_check_their_target_even_with_no_items(data):
+    """As the pure-Python unpickler does, and C's from 3.15 (gh-135573)."""
+    expected = outcome(pickle._loads, data)
+    got = outcome(oxpickle.loads, data)
+    assert expected[0] is AttributeError
+    assert got[:2] == expected[:2]
+
+
+@pytest.mark.parametrize("data", [b"](e.", b"\x8f(\x90.", b"N(u.", b"}(u."], ids=repr)
+def test_empty_batches_on_a_fitting_target_or_setitems_load(data):
+    assert outcome(oxpickle.loads, data) == outcome(pickle._loads, data)

@@ -12,9 +12,11 @@ Where each interpreter comes from:
   run chrooted (``in-root.sh``).
 
 Each version gets a virtual environment in DIR holding requirements-dev.txt
-(remade when that file changes), a build of the extension in its own target
-folder (``target/matrix/<version>``), clippy on the extension's code as that
-version's cfgs select it, and pytest. A version that cannot be found, built
+(remade when that file changes), a build of the extension in its own cargo
+target folder beside it (so a fresh clone compiles only the project's own
+crates), clippy on the extension's code as that version's cfgs select it,
+and pytest, whose reports go to ``target/matrix/<version>``. A version that
+cannot be found, built
 or tested fails the run: by default every supported version is run, so
 the matrix never passes with one missing.
 Then every version pickles samples (data, and code by value) and every
@@ -89,14 +91,20 @@ class Leg:
     def __init__(self, version: str, cache: Path):
         self.version = version
         self.cache = cache
+        # Reports (junit, logs, bench results) go in the project...
         self.target = PROJECT / "target" / "matrix" / version
         self.in_root = version in FROM_ROOT
+        # ...builds beside the venv, in the cache, so that a fresh clone
+        # (CI's) compiles only the project's crates, not their dependencies.
         if version == "3.11":
             self.venv = PROJECT / ".venv"
+            self.cargo_target = PROJECT / "target"
         elif self.in_root:
             self.venv = ROOT_VENVS / f"venv-{version}"
+            self.cargo_target = ROOT_VENVS / f"cargo-target-{version}"
         else:
             self.venv = cache / f"venv-{version}"
+            self.cargo_target = cache / f"cargo-target-{version}"
 
     @property
     def root(self) -> Path:
@@ -150,7 +158,7 @@ class Leg:
         self.check(
             "cargo clippy",
             ["cargo", "clippy", "-p", "oxpickle-py", "--all-targets", "--", "-D", "warnings"],
-            {"CARGO_TARGET_DIR": str(self.target), "PYO3_PYTHON": python},
+            {"CARGO_TARGET_DIR": str(self.cargo_target), "PYO3_PYTHON": python},
         )
         return python
 
@@ -171,11 +179,11 @@ class Leg:
 
     def build(self, profile: str) -> None:
         """Builds the extension into the venv with a cargo profile."""
-        step(f"{self.version}: {profile} build (target/matrix/{self.version})")
+        step(f"{self.version}: {profile} build ({self.cargo_target})")
         self.check(
             "maturin develop",
             [str(self.venv / "bin" / "maturin"), "develop", "--quiet", "--profile", profile],
-            {"CARGO_TARGET_DIR": str(self.target), "VIRTUAL_ENV": str(self.venv)},
+            {"CARGO_TARGET_DIR": str(self.cargo_target), "VIRTUAL_ENV": str(self.venv)},
         )
 
     def ensure_venv(self, python: str) -> None:

@@ -36,6 +36,8 @@ pub const DATA: Profile = Profile {
         ("builtins", "dict"),
         ("builtins", "float"),
         ("builtins", "frozenset"),
+        // New in 3.15; pickled as frozendict.__new__ on a dict (NEWOBJ).
+        ("builtins", "frozendict"),
         ("builtins", "int"),
         ("builtins", "list"),
         ("builtins", "object"),

@@ -93,17 +93,23 @@ impl<'py> Machine<'py, '_> {
 
     /// APPEND/APPENDS: `stack[at..]` go into the list at `stack[at - 1]`.
     /// Anything with `extend` or `append` will do, as PEP 307 says.
+    /// With no items the target must still be able to take them (an
+    /// AttributeError otherwise), as in the pure-Python unpickler and C's
+    /// from 3.15 (gh-135573): held on every version.
     fn append_from(&mut self, at: Option<usize>) -> PyResult<()> {
-        let target = self.target_below(at)?;
-        let Some((at, target)) = target else {
-            return Ok(());
-        };
+        let (at, target) = self.target_below(at)?;
         if let Ok(target) = target.cast_exact::<PyList>() {
+            if at == self.stack.len() {
+                return Ok(());
+            }
             // The references move from the stack into the list's storage,
             // where C's unpickler builds a list to assign as a slice.
             return self.move_to_list(at, target);
         }
         if let Some(extend) = lookup_attr(target.as_any(), pyo3::intern!(self.py, "extend"))? {
+            if at == self.stack.len() {
+                return Ok(());
+            }
             let items = self.take_list(at)?;
             extend.call1((items,))?;
             return Ok(());
@@ -118,10 +124,12 @@ impl<'py> Machine<'py, '_> {
 
     /// SETITEM/SETITEMS: key/value pairs from `stack[at..]` go into the
     /// mapping at `stack[at - 1]`.
+    /// With no pairs nothing is checked, as in both of CPython's unpicklers.
     fn set_items_from(&mut self, at: Option<usize>) -> PyResult<()> {
-        let Some((at, target)) = self.target_below(at)? else {
+        let (at, target) = self.target_below(at)?;
+        if at == self.stack.len() {
             return Ok(());
-        };
+        }
         if (self.stack.len() - at) % 2 != 0 {
             return Err(self.fail("odd number of items for SETITEMS"));
         }
@@ -146,12 +154,11 @@ impl<'py> Machine<'py, '_> {
         status
     }
 
-    /// ADDITEMS: `stack[mark..]` go into the set below the mark.
+    /// ADDITEMS: `stack[mark..]` go into the set below the mark. With no
+    /// items the target must still have `add`, as for APPENDS.
     pub(super) fn load_additems(&mut self) -> PyResult<()> {
         let mark = self.pop_mark()?;
-        let Some((at, target)) = self.target_below(Some(mark))? else {
-            return Ok(());
-        };
+        let (at, target) = self.target_below(Some(mark))?;
         if let Ok(set) = target.cast::<PySet>() {
             for item in self.stack.drain(at..) {
                 set.add(item)?;
@@ -166,14 +173,11 @@ impl<'py> Machine<'py, '_> {
         Ok(())
     }
 
-    /// The container under `stack[at..]` for the filling opcodes, or None
-    /// when there is nothing to add. The container must sit above the fence.
-    fn target_below(&self, at: Option<usize>) -> PyResult<Option<(usize, Bound<'py, PyAny>)>> {
+    /// The container under `stack[at..]` for the filling opcodes, which
+    /// must sit above the fence, and `at`.
+    fn target_below(&self, at: Option<usize>) -> PyResult<(usize, Bound<'py, PyAny>)> {
         let len = self.stack.len();
         let at = at.filter(|&at| at <= len && at > self.fence()).ok_or_else(|| self.underflow())?;
-        if at == len {
-            return Ok(None);
-        }
-        Ok(Some((at, self.stack[at - 1].clone())))
+        Ok((at, self.stack[at - 1].clone()))
     }
 }

@@ -8,11 +8,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-import cloudpickle
 import oxpickle
 import pytest
 
-from benches import checks, libraries, versions, workloads
+from benches import checks, versions, workloads
 from benches.report import README_END, README_START, update_readme
 
 
@@ -199,19 +198,34 @@ def test_a_version_line_goes_into_another_results_file(tmp_path: Path) -> None:
 
 
 def test_a_peer_that_cannot_pickle_code_here_sits_out_the_code_workloads() -> None:
-    class Lagging:
-        """A peer that has not caught up with this CPython's code objects."""
+    # In a child: benches.libraries imports dill (see run_module).
+    probe = """
+import pickle
+from benches import libraries, workloads
+import cloudpickle
 
-        @staticmethod
-        def dumps(obj, protocol):
-            raise AttributeError("'code' object has no attribute 'co_lnotab'")
+class Lagging:
+    # A peer that has not caught up with this CPython's code objects.
+    @staticmethod
+    def dumps(obj, protocol):
+        raise AttributeError("'code' object has no attribute 'co_lnotab'")
+    loads = staticmethod(pickle.loads)
 
-        loads = staticmethod(pickle.loads)
-
-    peer = libraries._code_peer("lagging", Lagging, "lagging")
-    by_id = {w.id: w for w in workloads.select_workloads(None)}
-    reason = peer.unsupported_reason(by_id["W8"])
-    assert reason is not None and "lagging" in reason and "co_lnotab" in reason
-    assert peer.unsupported_reason(by_id["W9"]) == reason
-    assert peer.unsupported_reason(by_id["W1"]) is None
-    assert libraries._code_peer("cloudpickle", cloudpickle, "cloudpickle").cannot_ship_code is None
+peer = libraries._code_peer("lagging", Lagging, "lagging")
+by_id = {w.id: w for w in workloads.select_workloads(None)}
+reason = peer.unsupported_reason(by_id["W8"])
+assert reason is not None and "lagging" in reason and "co_lnotab" in reason, reason
+assert peer.unsupported_reason(by_id["W9"]) == reason
+assert peer.unsupported_reason(by_id["W1"]) is None
+assert libraries._code_peer("cloudpickle", cloudpickle, "cloudpickle").cannot_ship_code is None
+print("ok")
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", probe],
+        cwd=Path(__file__).resolve().parent.parent,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert done.stdout.strip() == "ok", done.stderr

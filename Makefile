@@ -42,6 +42,10 @@ demo: build-release
 MATRIX_BENCH := $(filter $(PYTHON),3.12 3.13 3.14 3.15)
 ifeq ($(PYTHON),3.11)
 override PYTHON := python3.11
+else ifneq ($(filter 3.%,$(PYTHON)),)
+ifeq ($(MATRIX_BENCH),)
+$(error PYTHON=$(PYTHON): the supported versions are 3.11 to 3.15)
+endif
 endif
 ifeq ($(MATRIX_BENCH),)
 bench: build-release

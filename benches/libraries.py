@@ -13,6 +13,7 @@ import functools
 import importlib.metadata
 import pickle
 import platform
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -93,6 +94,8 @@ def _code_peer(name: str, module: Any, distribution: str) -> Library:
             f"{name} {library.version} cannot pickle a function on CPython "
             f"{platform.python_version()}: {type(exc).__name__}: {exc}"
         )
+        # Said at once, not only in the table: a peer's bug looks the same.
+        print(f"note: {reason}; it sits out the code workloads", file=sys.stderr)
         return dataclasses.replace(library, cannot_ship_code=reason)
     return library
 

@@ -84,7 +84,7 @@ def _version(line: str) -> str:
 
 def lines_in(text: str) -> list[str]:
     """The version lines of a results.md's block (none if it has no block)."""
-    match = re.search(re.escape(START) + r"(.*?)" + re.escape(END), text, re.DOTALL)
+    match = re.search(re.escape(START) + r"(.*?)(?:" + re.escape(END) + r"|$)", text, re.DOTALL)
     if not match:
         return []
     return [line for line in match.group(1).splitlines() if _LINE.match(line)]
@@ -95,7 +95,8 @@ def with_line(text: str, line: str) -> str:
     version's earlier line; the block goes at the end if there is none."""
     kept = [old for old in lines_in(text) if _version(old) != _version(line)]
     new_block = block([*kept, line])
-    pattern = re.compile(re.escape(START) + r".*?" + re.escape(END) + r"\n?", re.DOTALL)
+    # A block cut short (START without END) runs to the end of the text.
+    pattern = re.compile(re.escape(START) + r"(.*?" + re.escape(END) + r"\n?|.*)", re.DOTALL)
     if pattern.search(text):
         return pattern.sub(lambda _match: new_block, text, count=1)
     return text.rstrip("\n") + "\n\n" + new_block

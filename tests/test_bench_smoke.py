@@ -229,3 +229,11 @@ print("ok")
         timeout=120,
     )
     assert done.stdout.strip() == "ok", done.stderr
+
+
+def test_a_version_block_cut_short_is_replaced_not_repeated() -> None:
+    line = "- **CPython 3.12** (3.12.1, quick run, then): dumps 2.00× vs pickle."
+    cut = f"# results\n\n{versions.START}\n{versions.HEADING}\n- **CPython 3.11** (x).\n"
+    text = versions.with_line(cut, line)
+    assert text.count(versions.START) == 1 and text.count(versions.END) == 1
+    assert versions.lines_in(text) == ["- **CPython 3.11** (x).", line]

@@ -72,7 +72,7 @@ FIND_CLASS_CASES = [
 # Before 3.13 CPython says "Can't pickle local attribute" while unpickling a
 # path through <locals>; oxpickle says "Can't get", as 3.13 does: for these
 # only the type is compared.
-LOCALS_CASES = [("math", "log.<locals>.spam"), ("builtins", "<locals>.str")]
+LOCALS_CASES = [("math", "log.<locals>.spam"), ("builtins", "<locals>.str"), ("math", "<locals>")]
 
 
 def _unpicklers(module):
@@ -214,6 +214,8 @@ STRADDLING = [
     FRAME6 + b"X\x0a\x00\x00\x00helloworld.",
     b"\x80\x04\x95\x03\x00\x00\x00\x00\x00\x00\x00C\x0ahelloworld.",
     b"\x80\x04\x95\x09\x00\x00\x00\x00\x00\x00\x00cbuiltins\nprint\n.",
+    # A FRAME whose own header crosses the end of the frame it is read in.
+    b"\x80\x04\x95\x05\x00\x00\x00\x00\x00\x00\x00N\x95\x01\x00\x00\x00\x00\x00\x00\x00N.",
 ]
 
 

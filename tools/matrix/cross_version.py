@@ -8,7 +8,8 @@ The matrix runner calls ``dump`` with each version's interpreter, then
 (a closure, a class, a dynamic module) loads only on the version that made
 it: anywhere else it must fail with an UnpicklingError that names both
 versions' bytecode tags, before any of its code object is built. ``load``
-prints one JSON line per file and exits 1 if any expectation failed.
+prints one JSON line per file, whose "ok" says whether the load behaved,
+and exits 0 once every file is reported: any other exit is a failure.
 """
 
 from __future__ import annotations
@@ -92,20 +93,20 @@ def load_one(path: Path, sample: str, maker_tag: str) -> dict:
             outcome["ok"] = False
             continue
         expected = same or sample not in BY_VALUE
-        outcome[name] = "loaded" if works(loaded) else "loaded a wrong value"
+        try:
+            outcome[name] = "loaded" if works(loaded) else "loaded a wrong value"
+        except Exception as exc:  # what it loaded does not work
+            outcome[name] = f"loaded something that fails: {type(exc).__name__}: {exc}"
         outcome["ok"] = outcome.get("ok", True) and expected and outcome[name] == "loaded"
     return outcome
 
 
 def load(folder: Path) -> int:
-    failures = 0
     for made in sorted(path for path in folder.iterdir() if path.is_dir()):
         maker_tag = (made / "tag").read_text()
         for sample in SAMPLES:
-            outcome = load_one(made / file_name(sample), sample, maker_tag)
-            failures += not outcome["ok"]
-            print(json.dumps(outcome), flush=True)
-    return 1 if failures else 0
+            print(json.dumps(load_one(made / file_name(sample), sample, maker_tag)), flush=True)
+    return 0
 
 
 def main() -> int:

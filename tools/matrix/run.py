@@ -286,17 +286,27 @@ def cross_version(built: dict[str, str], cache: Path) -> tuple[bool, str]:
         for version, python in built.items():
             Leg(version, cache).check("cross_version.py dump", [python, script, "dump", str(CROSS)])
         outcomes, failed = [], []
+        # Each version loads every file each version made.
+        expected_lines = len(list(CROSS.glob("*/*.pkl")))
         for version, python in built.items():
             done = Leg(version, cache).run(
                 [python, script, "load", str(CROSS)], capture_output=True, text=True
             )
-            lines = [json.loads(line) for line in done.stdout.splitlines() if line.strip()]
+            lines = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
             outcomes += lines
             failed += [line for line in lines if not line["ok"]]
-            if done.returncode not in (0, 1) or not lines:
-                failed.append({"loaded by": version, "error": done.stderr.strip()[-2000:]})
+            if done.returncode != 0 or len(lines) != expected_lines:
+                failed.append(
+                    {
+                        "loaded by": version,
+                        "error": f"exit {done.returncode}, {len(lines)} of {expected_lines} "
+                        "loads reported: " + done.stderr.strip()[-2000:],
+                    }
+                )
     except LegFailed as failure:
         return False, f"cross-version: **{failure}**"
+    if len(built) < 2:
+        return False, f"cross-version: **only {', '.join(built) or 'no version'} built**"
     for line in failed:
         print(json.dumps(line), flush=True)
     foreign = sum(1 for line in outcomes if line["made by"] != line["loaded by"])

@@ -8,6 +8,11 @@
 use crate::error::DecodeError;
 use crate::op::{ArgKind, Op};
 
+/// The largest size any object, buffer or frame can have: `isize::MAX`,
+/// CPython's `PY_SSIZE_T_MAX`. A length above it is an error of its own
+/// ([`DecodeError::TooLarge`]), not a truncation.
+pub const LARGEST_SIZE: u64 = isize::MAX as u64;
+
 /// An opcode's argument, as it stands in the stream.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Arg<'a> {
@@ -143,7 +148,7 @@ impl<'a> Cursor<'a> {
             }
             ArgKind::Bytes8 | ArgKind::ByteArray8 | ArgKind::UnicodeString8 => {
                 let len = u64::from_le_bytes(self.fixed()?);
-                if len > isize::MAX as u64 {
+                if len > LARGEST_SIZE {
                     return Err(DecodeError::TooLarge { op, offset: self.start, len });
                 }
                 Arg::Data(self.take(len)?)

@@ -15,8 +15,7 @@ pub enum DecodeError {
     UnknownOpcode { byte: u8, offset: usize },
     /// A signed length prefix is negative.
     NegativeLength { op: Op, offset: usize, len: i64 },
-    /// An 8-byte length prefix is above `isize::MAX`, the largest size any
-    /// object can have (CPython's `PY_SSIZE_T_MAX`).
+    /// An 8-byte length prefix is above [`LARGEST_SIZE`](crate::LARGEST_SIZE).
     TooLarge { op: Op, offset: usize, len: u64 },
 }
 
@@ -49,7 +48,7 @@ impl fmt::Display for DecodeError {
                 f,
                 "{} length {len} exceeds the largest possible size, {} bytes (at byte {offset})",
                 op.name(),
-                isize::MAX
+                crate::LARGEST_SIZE
             ),
         }
     }

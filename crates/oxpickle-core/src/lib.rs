@@ -22,7 +22,7 @@ pub mod text;
 pub mod value;
 
 pub use allowlist::{Allowlist, Profile};
-pub use decode::{decode_at, Arg, Instr, Instructions};
+pub use decode::{decode_at, Arg, Instr, Instructions, LARGEST_SIZE};
 pub use encode::{EncodeError, Encoder, Header, OutputBuffer, FRAME_SIZE_TARGET};
 pub use error::DecodeError;
 pub use integer::Integer;

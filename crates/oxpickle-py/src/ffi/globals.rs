@@ -1,7 +1,9 @@
 //! How the unpickler's `find_class` words a global it cannot find, which
 //! changed in 3.14: before it, every miss reads "Can't get attribute …
 //! on <module …>" and a dotted path through `<locals>` is refused before
-//! any lookup; from 3.14 a plain name keeps the interpreter's own
+//! any lookup, in 3.13's words ("Can't get local attribute"; 3.11 and
+//! 3.12 say "Can't pickle local attribute" there, which reads as if the
+//! load were a dump); from 3.14 a plain name keeps the interpreter's own
 //! AttributeError ("module 'math' has no attribute 'spam'"), a dotted
 //! path that breaks reads "Can't resolve path … on module …" with the
 //! lookup that failed as its context, and `<locals>` is an ordinary part.

@@ -234,6 +234,8 @@ pub fn list_extend<'py>(
 /// memory, whatever Python code runs (a `PickleBuffer` released meanwhile
 /// included). Tied to `'py`, so the GIL is held when it is released.
 pub struct BufferExport<'py> {
+    /// Boxed: an exporter may point the view's own fields at one another
+    /// (`PyBuffer_FillInfo` sets `shape` to `&view.len`), so it must not move.
     view: Box<ffi::Py_buffer>,
     _py: Python<'py>,
 }
@@ -252,6 +254,11 @@ impl<'py> BufferExport<'py> {
             return Err(PyErr::fetch(obj.py()));
         }
         Ok(BufferExport { view, _py: obj.py() })
+    }
+
+    /// Whether the exporter allows no writes.
+    pub fn readonly(&self) -> bool {
+        self.view.readonly != 0
     }
 
     /// The exported bytes, when they are contiguous (in C or Fortran order).

@@ -2,7 +2,6 @@
 //! NEXT_BUFFER when `buffer_callback` keeps the buffer.
 
 use oxpickle_core::Op;
-use pyo3::ffi;
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 
@@ -16,22 +15,18 @@ impl<'py> Dumper<'py, '_> {
         if self.proto < 5 {
             return Err(pickling_error(py, "PickleBuffer can only pickled with protocol >= 5"));
         }
-        let view = pickle_buffer_view(obj)?;
-        // SAFETY: `view` is the live buffer of `obj`; the check only reads its shape.
-        let contiguous =
-            unsafe { ffi::PyBuffer_IsContiguous(view, b'A' as std::os::raw::c_char) } != 0;
-        if !view.suboffsets.is_null() || !contiguous {
-            return Err(pickling_error(
-                py,
-                "PickleBuffer can not be pickled when pointing to a non-contiguous buffer",
-            ));
-        }
-        let readonly = view.readonly != 0;
         // An export of our own, taken before any of the caller's code runs:
         // the callback (or the `__bool__` of what it returns) may release
         // the PickleBuffer, and the bytes must stay where they are, and
         // stay alive, until they are written.
         let export = BufferExport::get(obj)?;
+        let Some(data) = export.contiguous_bytes() else {
+            return Err(pickling_error(
+                py,
+                "PickleBuffer can not be pickled when pointing to a non-contiguous buffer",
+            ));
+        };
+        let readonly = export.readonly();
         let in_band = match &self.hooks.buffer_callback {
             Some(callback) => {
                 let before = references(obj);
@@ -48,12 +43,6 @@ impl<'py> Dumper<'py, '_> {
             }
             return Ok(());
         }
-        let Some(data) = export.contiguous_bytes() else {
-            return Err(pickling_error(
-                py,
-                "PickleBuffer can not be pickled when pointing to a non-contiguous buffer",
-            ));
-        };
         let written = if pickle_buffer_view(obj).is_ok() {
             self.write_binary(obj, data, readonly)
         } else {

@@ -21,9 +21,10 @@ pub struct GlobalRef<'py> {
     obj: Bound<'py, PyAny>,
     module_name: Bound<'py, PyAny>,
     name: Bound<'py, PyAny>,
-    /// The components of the qualified name: one, or more for a nested
-    /// name such as `Outer.Inner`.
-    path: Vec<String>,
+    /// The first component of the qualified name (`Outer` of
+    /// `Outer.Inner`), and the rest (`Inner`), if it is nested.
+    outermost: String,
+    inner: Vec<String>,
 }
 
 impl GlobalRef<'_> {
@@ -94,7 +95,7 @@ impl<'py> Dumper<'py, '_> {
                 return Ok(Err(chained(py, err, message)));
             }
         };
-        let Some((found, _parent)) = deep_attribute(&module, &path_names)? else {
+        let Some(found) = deep_attribute(&module, &path_names)? else {
             let message = format!(
                 "Can't pickle {}: attribute lookup {name_text} on {module_name} failed",
                 repr(obj)
@@ -108,15 +109,21 @@ impl<'py> Dumper<'py, '_> {
             );
             return Ok(Err(pickling_error(py, message)));
         }
-        let path = path.iter().map(|part| part.to_string()).collect();
-        Ok(Ok(GlobalRef { obj: obj.clone(), module_name, name, path }))
+        // `split` gives at least one part, if only "".
+        let (outermost, inner) = match path.split_first() {
+            Some((first, rest)) => {
+                (first.to_string(), rest.iter().map(|p| p.to_string()).collect())
+            }
+            None => (String::new(), Vec::new()),
+        };
+        Ok(Ok(GlobalRef { obj: obj.clone(), module_name, name, outermost, inner }))
     }
 
     /// Writes a resolved reference: EXT, STACK_GLOBAL, GLOBAL, or for a
     /// nested name before protocol 4 the outermost name by GLOBAL and
     /// `getattr(…, part)` for each further part.
     pub(super) fn write_global(&mut self, global: GlobalRef<'py>) -> PyResult<()> {
-        let GlobalRef { obj, module_name, name, path } = global;
+        let GlobalRef { obj, module_name, name, outermost, inner } = global;
         if self.proto >= 2 {
             if let Some(code) = self.extension_code(&obj, &module_name, &name)? {
                 self.out.enc.ext(code);
@@ -130,7 +137,7 @@ impl<'py> Dumper<'py, '_> {
             self.save(&name)?;
             self.out.enc.op(Op::StackGlobal);
         } else {
-            self.write_nested_global(&module_name.str()?.to_string(), &path)?;
+            self.write_nested_global(&module_name.str()?.to_string(), &outermost, &inner)?;
         }
         self.memoize(&obj)
     }
@@ -139,12 +146,13 @@ impl<'py> Dumper<'py, '_> {
     /// as `getattr(getattr(A, "B"), "C")` with `A` by GLOBAL. The outer
     /// objects are named, not saved, so a class reachable from itself
     /// (`C.ref is C`, qualname `C.ref`) does not recurse.
-    fn write_nested_global(&mut self, module_name: &str, path: &[String]) -> PyResult<()> {
+    fn write_nested_global(
+        &mut self,
+        module_name: &str,
+        first: &str,
+        rest: &[String],
+    ) -> PyResult<()> {
         let py = self.py;
-        let (first, rest) = match path.split_first() {
-            Some((first, rest)) => (first.as_str(), rest),
-            None => ("", &[][..]),
-        };
         let getattr = self.stdlib.getattr.bind(py).clone();
         for _ in rest {
             self.save(&getattr)?;
@@ -260,7 +268,7 @@ pub fn which_module<'py>(
         if module.is_none() || module_name.extract::<&str>().is_ok_and(|name| name == "__main__") {
             continue;
         }
-        if let Some((candidate, _)) = deep_attribute(&module, path)? {
+        if let Some(candidate) = deep_attribute(&module, path)? {
             if candidate.is(obj) {
                 return Ok(module_name);
             }
@@ -281,21 +289,19 @@ fn attribute_names<'py>(
     Ok(path.iter().map(|part| PyString::new(name.py(), part)).collect())
 }
 
-/// Follows a dotted path from `root`; returns the object and its parent,
-/// or None when an attribute is missing.
+/// Follows a dotted path from `root`; None when an attribute is missing.
 pub fn deep_attribute<'py>(
     root: &Bound<'py, PyAny>,
     path: &[Bound<'py, PyString>],
-) -> PyResult<Option<(Bound<'py, PyAny>, Bound<'py, PyAny>)>> {
-    let mut parent = root.clone();
+) -> PyResult<Option<Bound<'py, PyAny>>> {
     let mut current = root.clone();
     for part in path {
         let Some(next) = lookup_attr(&current, part)? else {
             return Ok(None);
         };
-        parent = std::mem::replace(&mut current, next);
+        current = next;
     }
-    Ok(Some((current, parent)))
+    Ok(Some(current))
 }
 
 /// The repr of an object for an error message; a failing repr must not

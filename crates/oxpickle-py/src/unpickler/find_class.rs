@@ -47,6 +47,11 @@ fn attribute<'py>(
         )));
     };
     let text = name.to_str()?;
+    if dotted {
+        if let Some(err) = local_path_refused(module, name)? {
+            return Err(err);
+        }
+    }
     if !dotted || !text.contains('.') {
         return match module.getattr(name) {
             Err(err) if err.is_instance_of::<PyAttributeError>(py) => {
@@ -54,9 +59,6 @@ fn attribute<'py>(
             }
             found => found,
         };
-    }
-    if let Some(err) = local_path_refused(module, name)? {
-        return Err(err);
     }
     let mut current = module.clone();
     for part in text.split('.') {

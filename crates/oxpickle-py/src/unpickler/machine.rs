@@ -7,7 +7,7 @@
 
 use std::ffi::CString;
 
-use oxpickle_core::{Arg, Instr, Op};
+use oxpickle_core::{Arg, Instr, Op, LARGEST_SIZE};
 use pyo3::exceptions::{PyEOFError, PyMemoryError};
 use pyo3::ffi;
 use pyo3::prelude::*;
@@ -117,7 +117,7 @@ impl<'py, 'm> Machine<'py, 'm> {
             let offset = instr.offset;
             self.at = (instr.op, offset);
             match (instr.op, instr.arg) {
-                (Op::Frame, Arg::Uint(len)) if len > isize::MAX as u64 => {
+                (Op::Frame, Arg::Uint(len)) if len > LARGEST_SIZE => {
                     return Err(frame_too_large(len, offset));
                 }
                 (Op::Frame, Arg::Uint(len)) => source.frame(len, offset)?,

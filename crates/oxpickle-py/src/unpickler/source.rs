@@ -2,7 +2,7 @@
 //! read exactly as far as the pickle goes (so pickles can follow each other
 //! in one file), with `peek` used to read ahead where the file has it.
 
-use oxpickle_core::{decode_at, DecodeError, Instr, Op};
+use oxpickle_core::{decode_at, DecodeError, Instr, Op, LARGEST_SIZE};
 use pyo3::exceptions::{PyNotImplementedError, PyOverflowError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyMemoryView};
@@ -25,7 +25,8 @@ pub trait Source<'py> {
     fn pending(&self) -> (&[u8], usize);
     /// The first `len` bytes of `pending` have been run.
     fn consume(&mut self, len: usize);
-    /// FRAME: the next `len` bytes must be at hand.
+    /// FRAME: the next `len` bytes must be at hand, and they are the
+    /// frame no later instruction may cross the end of.
     fn frame(&mut self, len: u64, offset: usize) -> PyResult<()>;
     /// After STOP: leave the file right behind the pickle.
     fn finish(&mut self) -> PyResult<()>;
@@ -52,7 +53,7 @@ pub fn decode_failure(py: Python<'_>, err: &DecodeError, base: usize) -> PyErr {
             )
         }
         DecodeError::TooLarge { op, len, .. } => too_large(
-            format!("{} exceeds system's maximum size of {} bytes", op.name(), isize::MAX),
+            format!("{} exceeds system's maximum size of {LARGEST_SIZE} bytes", op.name()),
             len,
             offset,
         ),
@@ -61,7 +62,7 @@ pub fn decode_failure(py: Python<'_>, err: &DecodeError, base: usize) -> PyErr {
 
 /// A FRAME longer than any buffer can be: C's OverflowError.
 pub fn frame_too_large(len: u64, offset: usize) -> PyErr {
-    too_large(format!("FRAME length exceeds system's maximum of {} bytes", isize::MAX), len, offset)
+    too_large(format!("FRAME length exceeds system's maximum of {LARGEST_SIZE} bytes"), len, offset)
 }
 
 /// A length no object can have: C's OverflowError, in its words, and what
@@ -94,16 +95,18 @@ impl FrameBounds {
         self.current.map(|(end, _)| end).filter(|&end| end > at)
     }
 
-    /// An instruction must end within the frame it starts in; FRAME itself
-    /// is checked by [`begin`](Self::begin).
+    /// Admits the next instruction: it must end within the frame it starts
+    /// in (a FRAME's own header included), and one that starts past the
+    /// end leaves the frame behind. Where a FRAME may begin is
+    /// [`begin`](Self::begin)'s to say.
     #[inline(always)]
-    fn check(&mut self, py: Python<'_>, instr: &Instr<'_>) -> PyResult<()> {
+    fn admit(&mut self, py: Python<'_>, instr: &Instr<'_>) -> PyResult<()> {
         let Some((end, frame_at)) = self.current else {
             return Ok(());
         };
         if instr.offset >= end {
             self.current = None;
-        } else if instr.end > end && instr.op != Op::Frame {
+        } else if instr.end > end {
             return Err(unpickling_error(
                 py,
                 format!(
@@ -158,7 +161,7 @@ impl<'py> Source<'py> for MemorySource<'_> {
         }
         match decode_at(self.data, self.pos) {
             Ok(instr) => {
-                self.frame.check(self.py, &instr)?;
+                self.frame.admit(self.py, &instr)?;
                 self.pos = instr.end;
                 Ok(Some(instr))
             }
@@ -380,7 +383,7 @@ impl<'py> Source<'py> for FileSource<'py> {
         let instr = decode_at(&self.buf, self.pos).map_err(|err| decode_failure(py, &err, base))?;
         self.pos = instr.end;
         let instr = Instr { offset: base + instr.offset, end: base + instr.end, ..instr };
-        self.frame.check(py, &instr)?;
+        self.frame.admit(py, &instr)?;
         Ok(Some(instr))
     }
 

@@ -3,25 +3,44 @@
 //! Each function panics, naming `label`, when a property does not hold.
 
 use oxpickle_core::dis::disassemble;
+use oxpickle_core::frame::check_frames;
 use oxpickle_core::value::load_at;
-use oxpickle_core::{decode_at, Limits, Op};
+use oxpickle_core::{decode_at, Arg, Limits, Op};
 
 /// Small limits, so deep or huge documents cost the fuzzer little.
 const LIMITS: Limits = Limits { max_depth: 200, max_memo_entries: 4096, max_nodes: 1 << 16 };
 
 /// Decodes instruction after instruction: each lies inside the input,
-/// after the previous one; decoding stops at an error or STOP.
+/// after the previous one; decoding stops at an error or STOP. The frame
+/// rules (`check_frames`) refuse exactly what a plain statement of them
+/// refuses: an instruction that starts before the end of the last frame
+/// and ends after it, or a FRAME whose header ends before that end.
 pub fn decode_all(input: &[u8], label: &str) {
     let mut offset = 0;
+    let mut frame_end: Option<u64> = None;
+    let mut frames_hold = true;
     while offset < input.len() {
         let Ok(instr) = decode_at(input, offset) else { break };
         assert_eq!(instr.offset, offset, "{label}");
         assert!(instr.end > offset && instr.end <= input.len(), "{label} at {offset}");
+        let (start, end) = (instr.offset as u64, instr.end as u64);
+        if frame_end.is_some_and(|frame| start < frame && end > frame) {
+            frames_hold = false;
+            break;
+        }
+        if let (Op::Frame, Arg::Uint(len)) = (instr.op, instr.arg) {
+            if frame_end.is_some_and(|frame| frame > end) {
+                frames_hold = false;
+                break;
+            }
+            frame_end = Some(end.saturating_add(len));
+        }
         if instr.op == Op::Stop {
             break;
         }
         offset = instr.end;
     }
+    assert_eq!(check_frames(input).is_ok(), frames_hold, "{label}: frame rules");
 }
 
 /// Runs pickle after pickle, as from a file holding several: each returns

@@ -470,3 +470,40 @@ def test_show_of_a_missing_file_exits_2(tmp_path):
     result = run("show", str(missing))
     assert result.returncode == 2
     assert f"cannot read {missing}" in result.stderr
+
+
+# Streams that loaders read differently.
+
+
+def test_a_stream_whose_instruction_crosses_its_frame_is_dangerous(tmp_path):
+    """pickle.loads reads the BINUNICODE as data; the C unpickler reading a
+    file reads the bytes past the frame's end differently. A scanner must
+    assume the most permissive loader."""
+    data = b"\x80\x04\x95\x06\x00\x00\x00\x00\x00\x00\x00X\x0a\x00\x00\x00helloworld."
+    path = write(tmp_path / "straddle.pkl", data)
+    status, report = scan_json("--allow", "data", path)
+    assert status == 1
+    [result] = report["results"]
+    assert result["status"] == "dangerous"
+    [stream] = result["streams"]
+    [note] = stream["notes"]
+    assert note["kind"] == "frame-violation"
+    assert note["verdict"] == "dangerous"
+    assert "runs past the end of its frame" in note["detail"]
+    assert "BINUNICODE instruction at byte 11" in note["detail"]
+
+
+def test_a_frame_begun_inside_a_frame_is_dangerous(tmp_path):
+    data = b"\x80\x04\x95\x0c\x00\x00\x00\x00\x00\x00\x00N\x95\x00\x00\x00\x00\x00\x00\x00\x00NN."
+    status, report = scan_json(write(tmp_path / "nested.pkl", data))
+    assert status == 1
+    [stream] = report["results"][0]["streams"]
+    assert [note["kind"] for note in stream["notes"]] == ["frame-violation"]
+
+
+def test_framed_pickles_that_follow_the_rules_scan_safe(tmp_path):
+    value = {"k": ["x" * 70000, list(range(3000)), b"y" * 100000]}
+    path = write(tmp_path / "big.pkl", pickle.dumps(value, 5))
+    status, report = scan_json(path)
+    assert status == 0
+    assert report["results"][0]["status"] == "safe"

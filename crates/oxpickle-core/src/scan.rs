@@ -37,7 +37,7 @@ use std::fmt;
 
 use crate::allowlist::Allowlist;
 use crate::limits::Limits;
-use crate::value::{run_at, LoadError};
+use crate::value::{run_at, Fault, LoadError};
 
 pub use danger::danger;
 pub use python2::python3_name;
@@ -111,6 +111,11 @@ pub enum NoteKind {
     /// Persistent ids, which the loading program's `persistent_load`
     /// resolves (PyTorch's storages, for one).
     PersistentId,
+    /// An instruction breaks the frame rules: CPython's loaders read the
+    /// bytes differently (the C unpickler on a file finds opcodes where
+    /// this scan, like `pickle.loads`, reads data), so nothing it found can
+    /// vouch for what a load would run. See [`crate::frame`].
+    FrameViolation,
 }
 
 impl NoteKind {
@@ -122,6 +127,7 @@ impl NoteKind {
             NoteKind::ComputedCall => "computed-call",
             NoteKind::ModifiesGlobal => "modifies-global",
             NoteKind::PersistentId => "persistent-id",
+            NoteKind::FrameViolation => "frame-violation",
         }
     }
 }
@@ -213,7 +219,16 @@ pub fn scan_from(input: &[u8], offset: usize, allow: &Allowlist) -> Scan {
             Ok((document, end)) => (document.into_values(), Ok(end)),
             Err(interrupted) => (interrupted.made, Err(interrupted.error)),
         };
-        let (imports, notes) = findings::findings(&values, allow);
+        let (imports, mut notes) = findings::findings(&values, allow);
+        if let Err(error @ LoadError::Op { fault: Fault::Frame(_), .. }) = &end {
+            // A scanner must assume the most permissive loader.
+            let detail = error.to_string();
+            notes.push(Note {
+                kind: NoteKind::FrameViolation,
+                detail,
+                verdict: Verdict::Dangerous,
+            });
+        }
         let stream = StreamScan { offset, end, protocol: values.protocol(), imports, notes };
         match &stream.end {
             Ok(end) => {

@@ -5,6 +5,7 @@ use std::fmt;
 
 use super::document::Values;
 use crate::error::DecodeError;
+use crate::frame::FrameError;
 use crate::op::Op;
 
 /// A pickle the value machine could not run.
@@ -45,6 +46,9 @@ pub enum Fault {
     UnsupportedProtocol(u8),
     /// FRAME announces more bytes than the input holds.
     FrameTooLong { len: u64, available: usize },
+    /// An instruction breaks the frame rules (see [`crate::frame`]), so
+    /// loaders read the bytes differently.
+    Frame(FrameError),
     /// EXT1/EXT2/EXT4 with a code of zero or less.
     BadExtensionCode(i64),
     /// A [`Limits`](crate::limits::Limits) bound was passed.
@@ -94,6 +98,7 @@ impl fmt::Display for Fault {
             Fault::FrameTooLong { len, available } => {
                 write!(f, "frame of {len} bytes, but only {available} remain")
             }
+            Fault::Frame(err) => err.fmt(f),
             Fault::BadExtensionCode(_) => f.write_str("EXT specifies code <= 0"),
             Fault::LimitExceeded { limit, value } => {
                 write!(f, "{limit} exceeded (limit is {value})")

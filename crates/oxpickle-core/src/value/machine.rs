@@ -9,6 +9,7 @@ use super::document::{Document, Values};
 use super::error::{Fault, Interrupted, LoadError};
 use super::node::{AddedItems, Node, NodeId};
 use crate::decode::{decode_at, Arg, Instr};
+use crate::frame::Frames;
 use crate::integer::Integer;
 use crate::limits::Limits;
 use crate::op::{Op, HIGHEST_PROTOCOL};
@@ -34,6 +35,7 @@ pub(super) struct Machine<'a> {
     /// Each PROTO run so far: the node count then, and its protocol.
     protocols: Vec<(usize, u8)>,
     buffers: usize,
+    frames: Frames,
     /// The instruction being run, which errors name.
     op: Op,
     offset: usize,
@@ -58,6 +60,7 @@ pub(super) fn run(
         memo: HashMap::new(),
         protocols: Vec::new(),
         buffers: 0,
+        frames: Frames::default(),
         // Both are set before each instruction runs.
         op: Op::Stop,
         offset,
@@ -86,10 +89,13 @@ impl Machine<'_> {
 
     fn step(&mut self, instr: &Instr<'_>) -> Result<Step, LoadError> {
         let op = instr.op;
+        if let Err(err) = self.frames.admit(instr) {
+            return Err(self.fail(Fault::Frame(err)));
+        }
         match op {
             Op::Stop => return self.pop().map(Step::Stop),
             Op::Proto => self.proto(instr.arg)?,
-            Op::Frame => self.frame(instr.arg, instr.end)?,
+            Op::Frame => self.frame(instr)?,
             Op::Mark => self.open_mark()?,
             Op::Pop => self.pop_value_or_mark()?,
             Op::PopMark => {
@@ -365,14 +371,18 @@ impl Machine<'_> {
         Ok(())
     }
 
-    /// FRAME only announces a length; the bytes must be there.
-    fn frame(&self, arg: Arg<'_>, frame_start: usize) -> Result<(), LoadError> {
-        let Arg::Uint(len) = arg else { return Err(self.bad_argument()) };
-        let available = self.input.len().saturating_sub(frame_start);
-        if len > available as u64 {
+    /// FRAME announces a length: the bytes must be there, and they are the
+    /// frame the instructions after it may not cross the end of.
+    fn frame(&mut self, instr: &Instr<'_>) -> Result<(), LoadError> {
+        let Arg::Uint(len) = instr.arg else { return Err(self.bad_argument()) };
+        let available = self.input.len().saturating_sub(instr.end);
+        let Some(len) = usize::try_from(len).ok().filter(|&len| len <= available) else {
             return Err(self.fail(Fault::FrameTooLong { len, available }));
+        };
+        match self.frames.begin(instr.offset, instr.end, len) {
+            Ok(()) => Ok(()),
+            Err(err) => Err(self.fail(Fault::Frame(err))),
         }
-        Ok(())
     }
 
     pub(super) fn next_buffer_index(&mut self) -> usize {

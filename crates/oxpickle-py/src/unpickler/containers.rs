@@ -6,7 +6,6 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyFrozenSet, PyList, PySet, PyTuple};
 
 use super::machine::Machine;
-use crate::ffi::lookup_attr;
 
 impl<'py> Machine<'py, '_> {
     pub(super) fn load_empty(&mut self, op: Op) -> PyResult<()> {
@@ -106,7 +105,7 @@ impl<'py> Machine<'py, '_> {
             // where C's unpickler builds a list to assign as a slice.
             return self.move_to_list(at, target);
         }
-        if let Some(extend) = lookup_attr(target.as_any(), pyo3::intern!(self.py, "extend"))? {
+        if let Some(extend) = self.method(target.as_any(), pyo3::intern!(self.py, "extend"))? {
             if at == self.stack.len() {
                 return Ok(());
             }
@@ -114,7 +113,7 @@ impl<'py> Machine<'py, '_> {
             extend.call1((items,))?;
             return Ok(());
         }
-        let append = target.getattr(pyo3::intern!(self.py, "append"))?;
+        let append = self.required_method(&target, pyo3::intern!(self.py, "append"))?;
         let items: Vec<_> = self.stack.drain(at..).collect();
         for item in items {
             append.call1((item,))?;
@@ -165,7 +164,7 @@ impl<'py> Machine<'py, '_> {
             }
             return Ok(());
         }
-        let add = target.getattr(pyo3::intern!(self.py, "add"))?;
+        let add = self.required_method(&target, pyo3::intern!(self.py, "add"))?;
         let items: Vec<_> = self.stack.drain(at..).collect();
         for item in items {
             add.call1((item,))?;

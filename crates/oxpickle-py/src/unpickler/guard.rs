@@ -8,6 +8,7 @@
 
 use std::collections::HashMap;
 
+use pyo3::exceptions::{PyAttributeError, PyKeyError};
 use pyo3::ffi;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyInt, PyList, PyString, PyTuple};
@@ -412,6 +413,40 @@ impl<'py> Machine<'py, '_> {
         )
     }
 
+    /// The method `name` of `target` that BUILD (`__setstate__`) or a
+    /// filling opcode (`extend`, `append`, `add`) calls, bound; None when
+    /// there is none. Unrestricted, looked up as CPython's unpickler looks
+    /// it up, the instance's own attributes first. Restricted, on the type
+    /// only: an instance's attributes are data an earlier BUILD may have
+    /// set, an allowed callable under the method's name among them, and
+    /// calling one would make a call no check saw.
+    pub(super) fn method(
+        &self,
+        target: &Bound<'py, PyAny>,
+        name: &Bound<'py, PyString>,
+    ) -> PyResult<Option<Bound<'py, PyAny>>> {
+        if !self.restricted() {
+            return lookup_attr(target, name);
+        }
+        type_method(target, name)
+    }
+
+    /// [`method`](Self::method), where a missing one is the AttributeError
+    /// a plain attribute lookup raises.
+    pub(super) fn required_method(
+        &self,
+        target: &Bound<'py, PyAny>,
+        name: &Bound<'py, PyString>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        if !self.restricted() {
+            return target.getattr(name);
+        }
+        type_method(target, name)?.ok_or_else(|| {
+            let type_name = target.get_type().name().map(|n| n.to_string()).unwrap_or_default();
+            PyAttributeError::new_err(format!("'{type_name}' object has no attribute '{name}'"))
+        })
+    }
+
     /// BUILD on `target`: in restricted loading, only on what an allowed
     /// call made, and for arrays only with state that matches its shape.
     pub(super) fn check_build(
@@ -458,6 +493,30 @@ impl<'py> Machine<'py, '_> {
         }
         Ok(())
     }
+}
+
+/// `name` as found on the classes of `obj`'s MRO, never in `obj` itself,
+/// bound to `obj` the way attribute lookup binds it (a function becomes a
+/// method); None when no class defines it.
+fn type_method<'py>(
+    obj: &Bound<'py, PyAny>,
+    name: &Bound<'py, PyString>,
+) -> PyResult<Option<Bound<'py, PyAny>>> {
+    let py = obj.py();
+    let class = obj.get_type();
+    for base in class.mro().iter() {
+        let namespace = base.getattr(pyo3::intern!(py, "__dict__"))?;
+        let found = match namespace.get_item(name) {
+            Ok(found) => found,
+            Err(err) if err.is_instance_of::<PyKeyError>(py) => continue,
+            Err(err) => return Err(err),
+        };
+        return match lookup_attr(&found.get_type(), pyo3::intern!(py, "__get__"))? {
+            Some(get) => get.call1((&found, obj, &class)).map(Some),
+            None => Ok(Some(found)),
+        };
+    }
+    Ok(None)
 }
 
 /// The number of elements a shape asks for: an int, or the product of a

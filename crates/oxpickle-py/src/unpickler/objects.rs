@@ -112,7 +112,7 @@ impl<'py> Machine<'py, '_> {
         let state = self.pop()?;
         let obj = self.top()?.clone();
         self.check_build(&obj, &state)?;
-        if let Some(setstate) = lookup_attr(obj.as_any(), pyo3::intern!(py, "__setstate__"))? {
+        if let Some(setstate) = self.method(&obj, pyo3::intern!(py, "__setstate__"))? {
             setstate.call1((state,))?;
             return Ok(());
         }

@@ -2,7 +2,7 @@
 //! read exactly as far as the pickle goes (so pickles can follow each other
 //! in one file), with `peek` used to read ahead where the file has it.
 
-use oxpickle_core::{decode_at, DecodeError, Instr, Op, LARGEST_SIZE};
+use oxpickle_core::{decode_at, DecodeError, FrameError, Frames, Instr, Op, LARGEST_SIZE};
 use pyo3::exceptions::{PyNotImplementedError, PyOverflowError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyMemoryView};
@@ -77,66 +77,9 @@ pub fn truncated(py: Python<'_>, offset: usize) -> PyErr {
     unpickling_error(py, format!("pickle data was truncated (in the instruction at byte {offset})"))
 }
 
-/// The frame being read (PEP 3154): no instruction may cross its end,
-/// and a new FRAME may not begin before it is used up, so the pickle means
-/// what its disassembly shows (as CPython's unpickler enforces since
-/// gh-154848). Offsets are from the start of the pickle.
-#[derive(Default)]
-struct FrameBounds {
-    /// The end of the current frame and the offset of its FRAME.
-    current: Option<(usize, usize)>,
-}
-
-impl FrameBounds {
-    /// Where the bytes at `at` must stop for the run loop's fast path: the
-    /// end of a frame still being read.
-    #[inline(always)]
-    fn limit(&self, at: usize) -> Option<usize> {
-        self.current.map(|(end, _)| end).filter(|&end| end > at)
-    }
-
-    /// Admits the next instruction: it must end within the frame it starts
-    /// in (a FRAME's own header included), and one that starts past the
-    /// end leaves the frame behind. Where a FRAME may begin is
-    /// [`begin`](Self::begin)'s to say.
-    #[inline(always)]
-    fn admit(&mut self, py: Python<'_>, instr: &Instr<'_>) -> PyResult<()> {
-        let Some((end, frame_at)) = self.current else {
-            return Ok(());
-        };
-        if instr.offset >= end {
-            self.current = None;
-        } else if instr.end > end {
-            return Err(unpickling_error(
-                py,
-                format!(
-                    "the {} instruction at byte {} runs past the end of its frame (the FRAME at \
-                     byte {frame_at} ends at byte {end}): the pickle is corrupt or was cut and \
-                     pasted",
-                    instr.op.name(),
-                    instr.offset
-                ),
-            ));
-        }
-        Ok(())
-    }
-
-    /// A FRAME of `len` bytes whose header ends at `at`: only once the
-    /// current frame (if any) is used up.
-    fn begin(&mut self, py: Python<'_>, at: usize, len: usize, offset: usize) -> PyResult<()> {
-        if let Some((end, frame_at)) = self.current.filter(|&(end, _)| end > at) {
-            return Err(unpickling_error(
-                py,
-                format!(
-                    "the FRAME at byte {offset} begins a new frame while {} bytes of the frame \
-                     begun at byte {frame_at} are left: the pickle is corrupt",
-                    end - at
-                ),
-            ));
-        }
-        self.current = Some((at + len, offset));
-        Ok(())
-    }
+/// A frame rule broken (see `oxpickle_core::frame`): an UnpicklingError.
+fn frame_error(py: Python<'_>, err: FrameError) -> PyErr {
+    unpickling_error(py, err.to_string())
 }
 
 /// A pickle in memory.
@@ -144,12 +87,12 @@ pub struct MemorySource<'a> {
     data: &'a [u8],
     pos: usize,
     py: Python<'a>,
-    frame: FrameBounds,
+    frame: Frames,
 }
 
 impl<'a> MemorySource<'a> {
     pub fn new(py: Python<'a>, data: &'a [u8]) -> Self {
-        MemorySource { data, pos: 0, py, frame: FrameBounds::default() }
+        MemorySource { data, pos: 0, py, frame: Frames::default() }
     }
 }
 
@@ -161,7 +104,7 @@ impl<'py> Source<'py> for MemorySource<'_> {
         }
         match decode_at(self.data, self.pos) {
             Ok(instr) => {
-                self.frame.admit(self.py, &instr)?;
+                self.frame.admit(&instr).map_err(|err| frame_error(self.py, err))?;
                 self.pos = instr.end;
                 Ok(Some(instr))
             }
@@ -183,7 +126,9 @@ impl<'py> Source<'py> for MemorySource<'_> {
     fn frame(&mut self, len: u64, offset: usize) -> PyResult<()> {
         let remaining = self.data.len() - self.pos;
         match usize::try_from(len) {
-            Ok(len) if len <= remaining => self.frame.begin(self.py, self.pos, len, offset),
+            Ok(len) if len <= remaining => {
+                self.frame.begin(offset, self.pos, len).map_err(|err| frame_error(self.py, err))
+            }
             _ => Err(truncated(self.py, offset)),
         }
     }
@@ -212,19 +157,12 @@ pub struct FileSource<'py> {
     /// Bytes at the end of `buf` seen through `peek`, not yet read from
     /// the file.
     peeked: usize,
-    frame: FrameBounds,
+    frame: Frames,
 }
 
 impl<'py> FileSource<'py> {
     pub fn new(file: FileMethods<'py>) -> Self {
-        FileSource {
-            file,
-            buf: Vec::new(),
-            pos: 0,
-            base: 0,
-            peeked: 0,
-            frame: FrameBounds::default(),
-        }
+        FileSource { file, buf: Vec::new(), pos: 0, base: 0, peeked: 0, frame: Frames::default() }
     }
 
     fn py(&self) -> Python<'py> {
@@ -383,7 +321,7 @@ impl<'py> Source<'py> for FileSource<'py> {
         let instr = decode_at(&self.buf, self.pos).map_err(|err| decode_failure(py, &err, base))?;
         self.pos = instr.end;
         let instr = Instr { offset: base + instr.offset, end: base + instr.end, ..instr };
-        self.frame.admit(py, &instr)?;
+        self.frame.admit(&instr).map_err(|err| frame_error(py, err))?;
         Ok(Some(instr))
     }
 
@@ -408,7 +346,8 @@ impl<'py> Source<'py> for FileSource<'py> {
         }
         // Filled, so the frame is in memory and its length fits.
         let len = usize::try_from(len).map_err(|_| truncated(self.py(), offset))?;
-        self.frame.begin(self.py(), self.base + self.pos, len, offset)
+        let header_end = self.base + self.pos;
+        self.frame.begin(offset, header_end, len).map_err(|err| frame_error(self.py(), err))
     }
 
     fn finish(&mut self) -> PyResult<()> {

@@ -111,44 +111,51 @@ mod compact {
     }
 }
 
-/// An exact int too large for an i64 whose magnitude fits in 64 bits, as
-/// an i128 (None when it is wider), without CPython's byte loop.
-pub fn int_within_64_bits(int: &Bound<'_, PyAny>, negative: bool) -> PyResult<Option<i128>> {
+/// An int too large for an i64, as the pickler writes it.
+pub enum WideInt {
+    /// It fits an i128 (LONG1 from the value).
+    Fits(i128),
+    /// Wider: its little-endian two's-complement bytes, as few as CPython's
+    /// pickler writes, are in the caller's buffer.
+    InBuffer,
+}
+
+/// Reads an int too large for an i64 (`negative` says which side) with as
+/// few calls into CPython as the version allows: from 3.13 one
+/// `PyLong_AsNativeBytes` into 32 bytes on the stack, a second only for a
+/// wider int; before, a masked conversion for magnitudes within 64 bits,
+/// which skips `_PyLong_AsByteArray`'s byte loop. `bytes` is a buffer the
+/// caller reuses, so wide ints cost no allocation each.
+pub fn wide_int(int: &Bound<'_, PyAny>, negative: bool, bytes: &mut Vec<u8>) -> PyResult<WideInt> {
     #[cfg(Py_3_13)]
     {
         let _ = negative;
-        let mut word = [0u8; 16];
+        let mut word = [0u8; 32];
         let needed = native_bytes(int, &mut word)?;
-        let value = i128::from_le_bytes(word);
-        Ok((needed <= word.len() && value.unsigned_abs() <= u128::from(u64::MAX)).then_some(value))
-    }
-    #[cfg(not(Py_3_13))]
-    {
-        if magnitude_bits(int)? > 64 {
-            return Ok(None);
+        if needed <= 16 {
+            // Sign-extended to the whole word, so its low half is the value.
+            let mut low = [0u8; 16];
+            low.copy_from_slice(&word[..16]);
+            return Ok(WideInt::Fits(i128::from_le_bytes(low)));
         }
-        // SAFETY: an exact int, for which the masked conversion cannot fail.
-        let low = i128::from(unsafe { ffi::PyLong_AsUnsignedLongLongMask(int.as_ptr()) });
-        // The mask gives a negative value modulo 2**64.
-        Ok(Some(if negative { low - (1 << 64) } else { low }))
-    }
-}
-
-/// Little-endian two's-complement bytes of an int too large for an i64,
-/// as few as CPython's pickler writes for LONG1/LONG4, into `bytes` (a
-/// buffer the caller reuses, so large ints cost no allocation each).
-pub fn int_to_le_bytes(int: &Bound<'_, PyAny>, bytes: &mut Vec<u8>) -> PyResult<()> {
-    #[cfg(Py_3_13)]
-    {
         bytes.clear();
-        let needed = native_bytes(int, bytes)?;
-        bytes.resize(needed, 0);
-        let written = native_bytes(int, bytes)?;
-        debug_assert_eq!(written, needed);
+        if needed <= word.len() {
+            bytes.extend_from_slice(&word[..needed]);
+        } else {
+            bytes.resize(needed, 0);
+            let written = native_bytes(int, bytes)?;
+            debug_assert_eq!(written, needed);
+        }
     }
     #[cfg(not(Py_3_13))]
     {
         let bits = magnitude_bits(int)?;
+        if bits <= 64 {
+            // SAFETY: an exact int, for which the masked conversion cannot fail.
+            let low = i128::from(unsafe { ffi::PyLong_AsUnsignedLongLongMask(int.as_ptr()) });
+            // The mask gives a negative value modulo 2**64.
+            return Ok(WideInt::Fits(if negative { low - (1 << 64) } else { low }));
+        }
         let len = (bits >> 3) + 1;
         bytes.clear();
         bytes.resize(len, 0);
@@ -163,7 +170,7 @@ pub fn int_to_le_bytes(int: &Bound<'_, PyAny>, bytes: &mut Vec<u8>) -> PyResult<
     // The sizes asked for leave room for a sign bit, which may be a whole
     // redundant byte.
     oxpickle_core::integer::trim_twos_complement(bytes);
-    Ok(())
+    Ok(WideInt::InBuffer)
 }
 
 /// An int from little-endian two's-complement bytes (the LONG1/LONG4

@@ -13,9 +13,7 @@ mod types;
 
 pub use attr::lookup_attr;
 pub use globals::{global_not_found, global_path_not_found, local_path_refused};
-pub use int::{
-    int_from_le_bytes, int_to_le_bytes, int_value_from_object, int_within_64_bits, TEXT_INT_BASE,
-};
+pub use int::{int_from_le_bytes, int_value_from_object, wide_int, WideInt, TEXT_INT_BASE};
 pub use set::set_next_entry;
 pub use types::class_namespace_address;
 

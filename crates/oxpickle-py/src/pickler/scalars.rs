@@ -9,7 +9,7 @@ use pyo3::prelude::*;
 
 use super::dumper::Dumper;
 use super::output::encode_error;
-use crate::ffi::{int_to_le_bytes, int_value_from_object, int_within_64_bits};
+use crate::ffi::{int_value_from_object, wide_int, WideInt};
 
 impl<'py> Dumper<'py, '_> {
     /// Writes `obj` if it is None, a bool, an int or a float (exact types:
@@ -79,13 +79,15 @@ impl<'py> Dumper<'py, '_> {
         if self.proto < 2 {
             return self.save_int_as_text(obj, None);
         }
-        if let Some(value) = int_within_64_bits(obj, negative)? {
-            self.out.enc.long_i128(value);
-            return Ok(());
-        }
         let mut bytes = std::mem::take(&mut self.int_bytes);
-        let written = int_to_le_bytes(obj, &mut bytes)
-            .and_then(|()| self.out.enc.long_binary(&bytes).map_err(encode_error));
+        let written = match wide_int(obj, negative, &mut bytes) {
+            Ok(WideInt::Fits(value)) => {
+                self.out.enc.long_i128(value);
+                Ok(())
+            }
+            Ok(WideInt::InBuffer) => self.out.enc.long_binary(&bytes).map_err(encode_error),
+            Err(err) => Err(err),
+        };
         self.int_bytes = bytes;
         written
     }

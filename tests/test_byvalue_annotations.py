@@ -162,3 +162,25 @@ def test_a_generic_class_keeps_its_type_parameters(roundtrip):
     assert loaded.__annotations__ == {"item": param}
     assert loaded.get.__annotations__ == {"return": param}
     assert loaded[int].__args__ == (int,)
+
+
+@DEFERRED
+def test_closures_share_one_copy_of_their_annotate_qualname():
+    """CPython gives each closure's __annotate__ a fresh __qualname__ string:
+    equal ones are written once, then referenced."""
+    namespace = define(
+        """
+        def make(factor):
+            def scale(x: float) -> float:
+                return x * factor
+            return scale
+        """
+    )
+    closures = [namespace["make"](n) for n in range(5)]
+    assert closures[0].__annotate__.__qualname__ is not closures[1].__annotate__.__qualname__
+    data = oxpickle.dumps(closures)
+    assert data.count(b"make.<locals>.scale.__annotate__") == 1
+    loaded = oxpickle.loads(data)
+    assert [f(2.0) for f in loaded] == [2.0 * n for n in range(5)]
+    assert [f.__annotate__.__qualname__ for f in loaded] == ["make.<locals>.scale.__annotate__"] * 5
+    assert loaded[3].__annotations__ == {"x": float, "return": float}

@@ -70,6 +70,17 @@ impl<'py> Dumper<'py, '_> {
         Ok(())
     }
 
+    /// The first qualname of this dump with the text of `qualname`, so that
+    /// equal ones are written once and memo references after that.
+    fn first_of_qualname(&mut self, qualname: Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+        let Ok(text) = qualname.cast::<PyString>() else {
+            return Ok(qualname); // Not a str: written as it is.
+        };
+        let key = text.to_str()?.to_owned();
+        let first = self.byvalue.qualnames.entry(key).or_insert_with(|| text.clone().unbind());
+        Ok(first.bind(self.py).clone().into_any())
+    }
+
     /// BUILD with the function's `__dict__` and whichever attributes
     /// differ from what `FunctionType(code, globals, name)` gives.
     fn write_function_state(
@@ -81,6 +92,7 @@ impl<'py> Dumper<'py, '_> {
         let mut changed: Vec<(Bound<'py, PyString>, Bound<'py, PyAny>)> = Vec::new();
         let qualname = func.getattr(pyo3::intern!(py, "__qualname__"))?;
         if !qualname.eq(parts.code.getattr(pyo3::intern!(py, "co_qualname"))?)? {
+            let qualname = self.first_of_qualname(qualname)?;
             changed.push((pyo3::intern!(py, "__qualname__").clone(), qualname));
         }
         let module = func.getattr(pyo3::intern!(py, "__module__"))?;

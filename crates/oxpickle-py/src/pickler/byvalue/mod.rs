@@ -46,6 +46,11 @@ pub struct ByValueState {
     class_namespaces: HashMap<usize, Py<PyAny>>,
     /// Code object address → the global names it uses, nested code included.
     code_globals: HashMap<usize, Vec<Py<PyString>>>,
+    /// The first of each distinct `__qualname__` written into a function's
+    /// state, by text: CPython makes a new one for each function it
+    /// creates that way (3.14's `__annotate__`, one per closure), and the
+    /// memo, by identity, would write every copy.
+    qualnames: HashMap<String, Py<PyString>>,
 }
 
 impl<'py> Dumper<'py, '_> {

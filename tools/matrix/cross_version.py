@@ -45,13 +45,11 @@ def dynamic_module():
     return module
 
 
+DATA = {"ints": [1, 2**70], "text": "é", "bytes": b"\x00" * 9, "nested": ((1.5,),)}
+
 # Each sample, and what a successful load must give back.
 SAMPLES = {
-    "data": (
-        lambda: {"ints": [1, 2**70], "text": "é", "bytes": b"\x00" * 9, "nested": ((1.5,),)},
-        lambda loaded: loaded
-        == {"ints": [1, 2**70], "text": "é", "bytes": b"\x00" * 9, "nested": ((1.5,),)},
-    ),
+    "data": (lambda: DATA, lambda loaded: loaded == DATA),
     "closure": (closure, lambda loaded: loaded(2) == 42),
     "class": (lambda: Point, lambda loaded: loaded(40, 2).total() == 42),
     "dynamic module": (dynamic_module, lambda loaded: loaded.answer() == 42),

@@ -131,3 +131,11 @@ pub fn unsafe_pickle_error(py: Python<'_>, message: impl Into<String>) -> PyErr 
 pub fn is_unpickling_error(py: Python<'_>, err: &PyErr) -> bool {
     ERROR_TYPES.get(py).is_some_and(|types| err.is_instance(py, types.unpickling_error.bind(py)))
 }
+
+/// `err` with `note` added (`BaseException.add_note`), for where it
+/// happened or what to do. A failure to add it must not replace the real
+/// error, so it is ignored.
+pub fn with_note(py: Python<'_>, err: PyErr, note: String) -> PyErr {
+    let _ = err.value(py).call_method1(pyo3::intern!(py, "add_note"), (note,));
+    err
+}

@@ -17,6 +17,16 @@ pub enum IntBase {
     Auto,
 }
 
+impl IntBase {
+    /// The `base` argument of `int(text, base)` and `PyLong_FromString`.
+    pub fn number(self) -> i32 {
+        match self {
+            IntBase::Ten => 10,
+            IntBase::Auto => 0,
+        }
+    }
+}
+
 /// Why an integer literal was refused.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum IntError {
@@ -44,11 +54,7 @@ impl IntError {
         match self {
             IntError::Invalid => {
                 let shown: String = super::repr_bytes(text).chars().take(200).collect();
-                let base = match base {
-                    IntBase::Ten => 10,
-                    IntBase::Auto => 0,
-                };
-                format!("invalid literal for int() with base {base}: {shown}")
+                format!("invalid literal for int() with base {}: {shown}", base.number())
             }
             IntError::TooManyDigits(err) => err.to_string(),
         }

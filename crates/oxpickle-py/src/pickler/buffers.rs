@@ -43,15 +43,13 @@ impl<'py> Dumper<'py, '_> {
             }
             return Ok(());
         }
-        let written = if pickle_buffer_view(obj).is_ok() {
+        if pickle_buffer_view(obj).is_ok() {
             self.write_binary(obj, data, readonly)
         } else {
             // Released by the callback: a file's write() could not read the
             // PickleBuffer any more, so a large payload goes as a copy.
             let copy = PyBytes::new(py, data).into_any();
             self.write_binary_from(obj, data, readonly, &copy)
-        };
-        drop(export);
-        written
+        }
     }
 }

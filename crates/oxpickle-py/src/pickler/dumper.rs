@@ -19,7 +19,7 @@ use super::output::{encode_error, Output};
 use super::path::Step;
 use super::plain::PlainTypes;
 use super::stack::StackFloor;
-use crate::errors::pickling_error;
+use crate::errors::{pickling_error, with_note};
 use crate::ffi::{exact_type, Exact};
 use crate::stdlib::Stdlib;
 
@@ -392,8 +392,9 @@ impl<'py, 'm> Dumper<'py, 'm> {
             let text = pid.str()?;
             let text = text.to_str()?;
             if !text.is_ascii() {
-                // The stdlib's message, word for word; the note added on
-                // the way out says which id and what to do.
+                // The stdlib's message, word for word, with notes: this
+                // one says which id and what to do, the one added on the
+                // way out where it sits.
                 self.error_verbatim = true;
                 let err =
                     pickling_error(self.py, "persistent IDs in protocol 0 must be ASCII strings");
@@ -403,10 +404,7 @@ impl<'py, 'm> Dumper<'py, 'm> {
                      protocol 1 or higher.",
                     super::global::repr(&pid)
                 );
-                // A failure to attach the note must not replace the real error.
-                let _ =
-                    err.value(self.py).call_method1(pyo3::intern!(self.py, "add_note"), (note,));
-                return Err(self.failed_at(err, obj));
+                return Err(self.failed_at(with_note(self.py, err, note), obj));
             }
             self.out.enc.persid_text(text.as_bytes());
         }

@@ -10,7 +10,7 @@ use pyo3::prelude::*;
 
 use super::dumper::Dumper;
 use super::global::repr;
-use crate::errors::{deep_recursion_error, pickling_error, unpicklable_error};
+use crate::errors::{deep_recursion_error, pickling_error, unpicklable_error, with_note};
 
 /// One step from a container (or a reduced object) to a part of it.
 #[derive(Clone, Debug)]
@@ -164,12 +164,8 @@ impl<'py> Dumper<'py, '_> {
         let path = shortened(render(&steps));
         let origin = self.error_origin.take().unwrap_or_else(|| "?".into());
         let is_pickling_error = err.is_instance(py, self.stdlib.pickling_error.bind(py));
-        if std::mem::take(&mut self.error_verbatim) {
-            let note = format!("raised while pickling {path} (a '{origin}' object)");
-            // A failure to attach the note must not replace the real error.
-            let _ = err.value(py).call_method1(pyo3::intern!(py, "add_note"), (note,));
-            return err;
-        }
+        // CPython's own refusal, whose exact text callers test for.
+        let verbatim = std::mem::take(&mut self.error_verbatim);
         if err.is_instance_of::<PyRecursionError>(py) && !is_pickling_error {
             let original = err.value(py).str().map(|s| s.to_string()).unwrap_or_default();
             let message = format!(
@@ -181,11 +177,12 @@ impl<'py> Dumper<'py, '_> {
             return described;
         }
         let is_type_error = err.is_instance_of::<PyTypeError>(py);
-        if !is_type_error && !is_pickling_error {
-            let note = format!("raised while pickling {path} (a '{origin}' object)");
-            // A failure to attach the note must not replace the real error.
-            let _ = err.value(py).call_method1(pyo3::intern!(py, "add_note"), (note,));
-            return err;
+        if verbatim || (!is_type_error && !is_pickling_error) {
+            return with_note(
+                py,
+                err,
+                format!("raised while pickling {path} (a '{origin}' object)"),
+            );
         }
         let original = err.value(py).str().map(|s| s.to_string()).unwrap_or_default();
         let what = if original.starts_with("cannot pickle") || original.starts_with("Can't pickle")

@@ -19,7 +19,7 @@ use super::names::InternedNames;
 use super::policy::LoadPolicy;
 use super::source::{frame_too_large, Source};
 use super::Unpickler;
-use crate::errors::{is_unpickling_error, unpickling_error};
+use crate::errors::{is_unpickling_error, unpickling_error, with_note};
 use crate::stdlib::Stdlib;
 
 /// How strings from Python 2 pickles are decoded, whether Python 2 names
@@ -342,12 +342,7 @@ impl<'py, 'm> Machine<'py, 'm> {
     /// An UnpicklingError whose message is CPython's own, word for word
     /// (callers compare it); where it happened is a note.
     pub fn fail_verbatim(&self, message: &str) -> PyErr {
-        let (op, offset) = self.at;
-        let err = unpickling_error(self.py, message);
-        let note = format!("raised while unpickling {} at byte {offset} of the pickle", op.name());
-        // A failure to attach the note must not replace the real error.
-        let _ = err.value(self.py).call_method1(pyo3::intern!(self.py, "add_note"), (note,));
-        err
+        with_note(self.py, unpickling_error(self.py, message), self.location())
     }
 
     /// Adds where it happened to an error raised by Python code the
@@ -358,10 +353,12 @@ impl<'py, 'm> Machine<'py, 'm> {
         if is_unpickling_error(self.py, &err) || err.is_instance_of::<PyMemoryError>(self.py) {
             return err;
         }
+        with_note(self.py, err, self.location())
+    }
+
+    /// The note that says which instruction was running.
+    fn location(&self) -> String {
         let (op, offset) = self.at;
-        let note = format!("raised while unpickling {} at byte {offset} of the pickle", op.name());
-        // A failure to attach the note must not replace the real error.
-        let _ = err.value(self.py).call_method1(pyo3::intern!(self.py, "add_note"), (note,));
-        err
+        format!("raised while unpickling {} at byte {offset} of the pickle", op.name())
     }
 }

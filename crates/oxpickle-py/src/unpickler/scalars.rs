@@ -2,7 +2,7 @@
 
 use std::os::raw::c_char;
 
-use oxpickle_core::text::{strtol, IntBase};
+use oxpickle_core::text::strtol;
 use oxpickle_core::{Arg, Op};
 use pyo3::exceptions::PyValueError;
 use pyo3::ffi;
@@ -48,7 +48,7 @@ impl<'py> Machine<'py, '_> {
                 }
                 // The 'L' suffix of Python 2 is optional.
                 let digits = line.strip_suffix(b"L").unwrap_or(line);
-                let value = parse_int(self.py, digits, c_base(TEXT_INT_BASE))?;
+                let value = parse_int(self.py, digits, TEXT_INT_BASE.number())?;
                 self.push(value);
                 Ok(())
             }
@@ -77,17 +77,9 @@ impl<'py> Machine<'py, '_> {
         }
         match strtol(line, TEXT_INT_BASE) {
             Some(value) => Ok(value.into_pyobject(py)?.into_any()),
-            None => parse_int(py, line, c_base(TEXT_INT_BASE))
+            None => parse_int(py, line, TEXT_INT_BASE.number())
                 .map_err(|_| PyValueError::new_err("could not convert string to int")),
         }
-    }
-}
-
-/// The `base` argument of `PyLong_FromString`.
-fn c_base(base: IntBase) -> i32 {
-    match base {
-        IntBase::Ten => 10,
-        IntBase::Auto => 0,
     }
 }
 

@@ -5,10 +5,11 @@
 use oxpickle_core::dis::disassemble;
 use oxpickle_core::frame::check_frames;
 use oxpickle_core::value::load_at;
-use oxpickle_core::{decode_at, Arg, Limits, Op};
+use oxpickle_core::{decode_at, Arg, Op, ValueLimits};
 
 /// Small limits, so deep or huge documents cost the fuzzer little.
-const LIMITS: Limits = Limits { max_depth: 200, max_memo_entries: 4096, max_nodes: 1 << 16 };
+const LIMITS: ValueLimits =
+    ValueLimits { max_depth: 200, max_memo_entries: 4096, max_nodes: 1 << 16 };
 
 /// Decodes instruction after instruction: each lies inside the input,
 /// after the previous one; decoding stops at an error or STOP. The frame

@@ -145,7 +145,14 @@ class ScannedImport(TypedDict):
 
 class ScanNote(TypedDict):
     kind: Literal[
-        "dynamic-global", "extension-code", "computed-call", "modifies-global", "persistent-id"
+        "dynamic-global",
+        "extension-code",
+        "computed-call",
+        "modifies-global",
+        "persistent-id",
+        "frame-violation",
+        "refused-arguments",
+        "planted-method",
     ]
     detail: str
     verdict: _Verdict
@@ -170,7 +177,7 @@ class ScanReport(TypedDict):
     rest: ScanRest | None
 
 def scan(data: bytes, /, allow: Sequence[str] = (), *, start: int = 0) -> ScanReport: ...
-def allowlist_profiles() -> list[tuple[str, str]]: ...
+def allowlist_profiles() -> list[tuple[str, str, list[tuple[str, str, str]]]]: ...
 def show(
     data: bytes, /, *, json: bool = False, max_chars: int = 1000000
 ) -> tuple[list[tuple[int, str]], str | None]: ...

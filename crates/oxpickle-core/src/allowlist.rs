@@ -7,140 +7,19 @@
 //! holds a callable that runs code it is handed, imports, touches files
 //! other than the time-zone database, sockets or processes; what a listed
 //! callable could still allocate from a small input is bounded by the
-//! loader's argument checks (see `SECURITY.md`).
+//! loader's argument checks (see `SECURITY.md`): each entry of the
+//! profile table names the [`ArgumentRule`] its calls are checked under.
 
-use std::collections::HashSet;
+mod profiles;
+mod rules;
 
-/// A named set of globals.
-#[derive(Debug)]
-pub struct Profile {
-    /// What `allow=` and `--allow` call it.
-    pub name: &'static str,
-    /// One line on what it is for.
-    pub summary: &'static str,
-    /// `(module, qualname)` pairs.
-    pub globals: &'static [(&'static str, &'static str)],
-}
+use std::collections::{HashMap, HashSet};
 
-/// Builtin scalars and containers, and the standard library's plain value
-/// types. Containers and scalars made by opcodes need no global at all;
-/// these are the names pickle uses for the rest, at every protocol.
-pub const DATA: Profile = Profile {
-    name: "data",
-    summary: "builtin scalars and containers, datetime, Decimal, Fraction, UUID, collections",
-    globals: &[
-        ("builtins", "bool"),
-        ("builtins", "bytearray"),
-        ("builtins", "bytes"),
-        ("builtins", "complex"),
-        ("builtins", "dict"),
-        ("builtins", "float"),
-        ("builtins", "frozenset"),
-        // New in 3.15; pickled as frozendict.__new__ on a dict (NEWOBJ).
-        ("builtins", "frozendict"),
-        ("builtins", "int"),
-        ("builtins", "list"),
-        ("builtins", "object"),
-        ("builtins", "range"),
-        ("builtins", "set"),
-        ("builtins", "slice"),
-        ("builtins", "str"),
-        ("builtins", "tuple"),
-        ("builtins", "Ellipsis"),
-        ("builtins", "NotImplemented"),
-        // Protocols 0–2 spell bytes as `_codecs.encode(text, "latin1")`;
-        // the loader accepts no other encoding (see `ArgumentCheck`).
-        ("_codecs", "encode"),
-        // Protocols 0 and 1 rebuild instances of listed classes with it;
-        // it only calls `base.__new__(cls, state)` on what it is given.
-        ("copyreg", "_reconstructor"),
-        ("collections", "Counter"),
-        ("collections", "OrderedDict"),
-        ("collections", "defaultdict"),
-        ("collections", "deque"),
-        ("datetime", "date"),
-        ("datetime", "datetime"),
-        ("datetime", "time"),
-        ("datetime", "timedelta"),
-        ("datetime", "timezone"),
-        ("decimal", "Decimal"),
-        ("fractions", "Fraction"),
-        ("uuid", "UUID"),
-        ("uuid", "SafeUUID"),
-        // Both read only the time-zone database, by a key ZoneInfo
-        // validates; pickles spell the second getattr(ZoneInfo, ...).
-        ("zoneinfo", "ZoneInfo"),
-        ("zoneinfo", "ZoneInfo._unpickle"),
-    ],
+pub use profiles::{Entry, Profile, DATA, NUMPY, PROFILES, TORCH};
+pub use rules::{
+    has_exponent, is_latin1, ArgumentRule, ATTRIBUTE_LOOKUP, DEFAULT_MAX_ALLOCATION,
+    LARGEST_TYPECODE_ITEM,
 };
-
-/// NumPy arrays, scalars, dtypes and masked arrays, under the names both
-/// NumPy 1 (`numpy.core`) and NumPy 2 (`numpy._core`) write. The items
-/// of an object array are ordinary pickled values: their globals must be
-/// allowed on their own.
-pub const NUMPY: Profile = Profile {
-    name: "numpy",
-    summary: "NumPy arrays, scalars and dtypes (object arrays only with their items' globals)",
-    globals: &[
-        ("numpy", "dtype"),
-        ("numpy", "ndarray"),
-        ("numpy.core.multiarray", "_reconstruct"),
-        ("numpy.core.multiarray", "scalar"),
-        ("numpy.core.numeric", "_frombuffer"),
-        ("numpy._core.multiarray", "_reconstruct"),
-        ("numpy._core.multiarray", "scalar"),
-        ("numpy._core.numeric", "_frombuffer"),
-        ("numpy.ma", "MaskedArray"),
-        ("numpy.ma.core", "MaskedArray"),
-        ("numpy.ma.core", "_mareconstruct"),
-        ("_codecs", "encode"),
-    ],
-};
-
-/// The names a PyTorch checkpoint's `data.pkl` uses for tensors, storages
-/// and parameters: the rebuild functions only view a storage that the
-/// caller's `persistent_load` supplies, with sizes checked by torch. The
-/// same reasoning backs `torch.load(weights_only=True)`.
-pub const TORCH: Profile = Profile {
-    name: "torch",
-    summary: "PyTorch tensors, storages and parameters (loading needs torch's persistent_load)",
-    globals: &[
-        ("collections", "OrderedDict"),
-        ("torch._utils", "_rebuild_tensor"),
-        ("torch._utils", "_rebuild_tensor_v2"),
-        ("torch._utils", "_rebuild_parameter"),
-        ("torch._utils", "_rebuild_parameter_with_state"),
-        ("torch", "Size"),
-        ("torch", "device"),
-        ("torch", "BFloat16Storage"),
-        ("torch", "BoolStorage"),
-        ("torch", "ByteStorage"),
-        ("torch", "CharStorage"),
-        ("torch", "ComplexDoubleStorage"),
-        ("torch", "ComplexFloatStorage"),
-        ("torch", "DoubleStorage"),
-        ("torch", "FloatStorage"),
-        ("torch", "HalfStorage"),
-        ("torch", "IntStorage"),
-        ("torch", "LongStorage"),
-        ("torch", "ShortStorage"),
-        ("torch", "bfloat16"),
-        ("torch", "bool"),
-        ("torch", "complex64"),
-        ("torch", "complex128"),
-        ("torch", "float16"),
-        ("torch", "float32"),
-        ("torch", "float64"),
-        ("torch", "int8"),
-        ("torch", "int16"),
-        ("torch", "int32"),
-        ("torch", "int64"),
-        ("torch", "uint8"),
-    ],
-};
-
-/// Every profile, by name.
-pub const PROFILES: &[&Profile] = &[&DATA, &NUMPY, &TORCH];
 
 /// The profile called `name`.
 pub fn profile(name: &str) -> Option<&'static Profile> {
@@ -169,8 +48,9 @@ impl std::error::Error for BadEntry {}
 /// A set of allowed globals built from profile names and global names.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Allowlist {
-    /// Exact pairs, from profiles and from `module:qualname` entries.
-    pairs: HashSet<(String, String)>,
+    /// Exact pairs, from profiles and from `module:qualname` entries, with
+    /// the rule their calls are checked under.
+    pairs: HashMap<(String, String), ArgumentRule>,
     /// `module.qualname` entries, which say where the module ends only
     /// together with the name: matched against the two joined by a dot.
     joined: HashSet<String>,
@@ -185,8 +65,9 @@ impl Allowlist {
     /// Adds a profile name, `module:qualname` or `module.qualname`.
     pub fn add(&mut self, entry: &str) -> Result<(), BadEntry> {
         if let Some(profile) = profile(entry) {
-            for &(module, name) in profile.globals {
-                self.pairs.insert((module.to_owned(), name.to_owned()));
+            for entry in profile.globals {
+                let key = (entry.module.to_owned(), entry.qualname.to_owned());
+                self.pairs.insert(key, entry.rule);
             }
             return Ok(());
         }
@@ -195,7 +76,7 @@ impl Allowlist {
             if !is_dotted_name(module) || !is_dotted_name(name) {
                 return Err(bad());
             }
-            self.pairs.insert((module.to_owned(), name.to_owned()));
+            self.pairs.insert((module.to_owned(), name.to_owned()), table_rule(module, name));
         } else {
             if !is_dotted_name(entry) || !entry.contains('.') {
                 return Err(bad());
@@ -218,16 +99,44 @@ impl Allowlist {
 
     /// Whether `module` / `name` is allowed, exactly as spelled.
     pub fn allows(&self, module: &str, name: &str) -> bool {
-        if self.pairs.contains(&(module.to_owned(), name.to_owned())) {
-            return true;
+        self.listed_rule(module, name).is_some()
+    }
+
+    /// What a restricted load may resolve `module` / `name` as: None when
+    /// it is not allowed, else the rule its calls are checked under.
+    /// [`ATTRIBUTE_LOOKUP`] always resolves, under a rule that lets it
+    /// look up only listed names.
+    pub fn rule(&self, module: &str, name: &str) -> Option<ArgumentRule> {
+        if (module, name) == ATTRIBUTE_LOOKUP {
+            return Some(ArgumentRule::ListedAttribute);
         }
-        !self.joined.is_empty() && self.joined.contains(&format!("{module}.{name}"))
+        self.listed_rule(module, name)
+    }
+
+    fn listed_rule(&self, module: &str, name: &str) -> Option<ArgumentRule> {
+        if let Some(&rule) = self.pairs.get(&(module.to_owned(), name.to_owned())) {
+            return Some(rule);
+        }
+        let joined = !self.joined.is_empty() && self.joined.contains(&format!("{module}.{name}"));
+        joined.then(|| table_rule(module, name))
     }
 
     /// Whether nothing is allowed.
     pub fn is_empty(&self) -> bool {
         self.pairs.is_empty() && self.joined.is_empty()
     }
+}
+
+/// The rule the profile table gives `module` / `name`, for a global listed
+/// by name: listing `builtins:bytearray` on its own checks its sizes just as
+/// the `data` profile does. Names no profile holds take any arguments: the
+/// caller vouched for them.
+fn table_rule(module: &str, name: &str) -> ArgumentRule {
+    PROFILES
+        .iter()
+        .flat_map(|profile| profile.globals)
+        .find(|entry| (entry.module, entry.qualname) == (module, name))
+        .map_or(ArgumentRule::Any, |entry| entry.rule)
 }
 
 /// `a`, `a.b`, …: identifiers joined by dots.
@@ -266,6 +175,34 @@ mod tests {
     }
 
     #[test]
+    fn listed_names_keep_the_table_rule() {
+        let allow =
+            Allowlist::from_entries(["builtins:bytearray", "builtins.range", "a:b"]).unwrap();
+        assert_eq!(allow.rule("builtins", "bytearray"), Some(ArgumentRule::Sizes));
+        assert_eq!(allow.rule("builtins", "range"), Some(ArgumentRule::Sizes));
+        assert_eq!(allow.rule("a", "b"), Some(ArgumentRule::Any));
+        assert_eq!(allow.rule("builtins", "getattr"), Some(ArgumentRule::ListedAttribute));
+        assert!(!allow.allows("builtins", "getattr"));
+        assert_eq!(allow.rule("builtins", "bytes"), None);
+    }
+
+    #[test]
+    fn every_allocating_builtin_has_a_rule() {
+        // What a new profile must not list under `any`.
+        let allocating = [("builtins", "bytes"), ("builtins", "bytearray"), ("builtins", "range")];
+        for profile in PROFILES {
+            for entry in profile.globals {
+                if allocating.contains(&(entry.module, entry.qualname)) {
+                    assert_eq!(entry.rule, ArgumentRule::Sizes, "{entry:?}");
+                }
+                if entry.module.starts_with("numpy") && entry.qualname.contains("reconstruct") {
+                    assert!(matches!(entry.rule, ArgumentRule::ArrayShape { .. }), "{entry:?}");
+                }
+            }
+        }
+    }
+
+    #[test]
     fn bad_entries_say_what_is_accepted() {
         for entry in ["nosuchprofile", "", "a..b", "a:b:c", "os.system()", "1a.b"] {
             let error = Allowlist::from_entries([entry]).unwrap_err();
@@ -279,7 +216,7 @@ mod tests {
     #[test]
     fn no_profile_lists_a_known_code_path() {
         for profile in PROFILES {
-            for &(module, name) in profile.globals {
+            for &Entry { module, qualname: name, .. } in profile.globals {
                 assert!(
                     !matches!(
                         (module, name),

@@ -22,12 +22,12 @@ pub mod sign;
 pub mod text;
 pub mod value;
 
-pub use allowlist::{Allowlist, Profile};
+pub use allowlist::{Allowlist, ArgumentRule, Profile};
 pub use decode::{decode_at, Arg, Instr, Instructions, LARGEST_SIZE};
 pub use encode::{EncodeError, Encoder, Header, OutputBuffer, FRAME_SIZE_TARGET};
 pub use error::DecodeError;
 pub use frame::{FrameError, Frames};
 pub use integer::Integer;
-pub use limits::Limits;
+pub use limits::ValueLimits;
 pub use op::{ArgKind, Op};
 pub use pystr::PyStr;

@@ -2,9 +2,9 @@
 //! input cannot exhaust memory or the call stack of whoever walks the
 //! result.
 
-/// Limits the value machine enforces while it runs.
+/// ValueLimits the value machine enforces while it runs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Limits {
+pub struct ValueLimits {
     /// Deepest nesting allowed: both of open MARKs and of values inside
     /// values as the machine builds them. Every stream CPython writes
     /// builds children before the container that receives them, so this
@@ -18,13 +18,13 @@ pub struct Limits {
     pub max_nodes: usize,
 }
 
-impl Limits {
+impl ValueLimits {
     /// No limit at all, for trusted input.
-    pub const UNLIMITED: Limits =
-        Limits { max_depth: usize::MAX, max_memo_entries: usize::MAX, max_nodes: usize::MAX };
+    pub const UNLIMITED: ValueLimits =
+        ValueLimits { max_depth: usize::MAX, max_memo_entries: usize::MAX, max_nodes: usize::MAX };
 }
 
-impl Default for Limits {
+impl Default for ValueLimits {
     /// CPython's pickler stops at its recursion limit (1000 by default) and
     /// each level of it nests a value a few levels deep at most, so 5000
     /// levels fit anything Python writes. 2**24 nodes (under 100 bytes
@@ -33,6 +33,6 @@ impl Default for Limits {
     /// caller reading bigger pickles raises `max_nodes` (and the memo
     /// bound with it).
     fn default() -> Self {
-        Limits { max_depth: 5_000, max_memo_entries: 1 << 24, max_nodes: 1 << 24 }
+        ValueLimits { max_depth: 5_000, max_memo_entries: 1 << 24, max_nodes: 1 << 24 }
     }
 }

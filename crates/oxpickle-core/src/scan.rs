@@ -29,6 +29,7 @@
 //! assert_eq!(found.streams[0].imports[0].qualified(), "posix.system");
 //! ```
 
+mod calls;
 mod danger;
 mod findings;
 mod python2;
@@ -36,9 +37,10 @@ mod python2;
 use std::fmt;
 
 use crate::allowlist::Allowlist;
-use crate::limits::Limits;
+use crate::limits::ValueLimits;
 use crate::value::{run_at, Fault, LoadError};
 
+pub use calls::INSTANCE_METHODS;
 pub use danger::danger;
 pub use python2::python3_name;
 
@@ -50,7 +52,8 @@ pub enum Verdict {
     Safe,
     /// Something outside the allowlists, or decided only at load time.
     Unknown,
-    /// A known path to running code, processes, files or the network.
+    /// A known path to running code, processes, files or the network, or
+    /// to exhausting a loader's memory or time.
     Dangerous,
 }
 
@@ -116,6 +119,14 @@ pub enum NoteKind {
     /// this scan, like `pickle.loads`, reads data), so nothing it found can
     /// vouch for what a load would run. See [`crate::frame`].
     FrameViolation,
+    /// A call on an allowed global with literal arguments its rule in the
+    /// profile table refuses (`bytearray(2**40)`): restricted loading
+    /// refuses it, and the stdlib makes it.
+    RefusedArguments,
+    /// A BUILD that sets `__setstate__`, `extend`, `append` or `add` on an
+    /// object: the stdlib's unpickler calls it at the next BUILD or filling
+    /// opcode, with the stream's arguments (see [`INSTANCE_METHODS`]).
+    PlantedMethod,
 }
 
 impl NoteKind {
@@ -128,6 +139,8 @@ impl NoteKind {
             NoteKind::ModifiesGlobal => "modifies-global",
             NoteKind::PersistentId => "persistent-id",
             NoteKind::FrameViolation => "frame-violation",
+            NoteKind::RefusedArguments => "refused-arguments",
+            NoteKind::PlantedMethod => "planted-method",
         }
     }
 }
@@ -215,7 +228,7 @@ pub fn scan_from(input: &[u8], offset: usize, allow: &Allowlist) -> Scan {
     let mut streams: Vec<StreamScan> = Vec::new();
     let mut offset = offset;
     loop {
-        let (values, end) = match run_at(input, offset, Limits::default()) {
+        let (values, end) = match run_at(input, offset, ValueLimits::default()) {
             Ok((document, end)) => (document.into_values(), Ok(end)),
             Err(interrupted) => (interrupted.made, Err(interrupted.error)),
         };

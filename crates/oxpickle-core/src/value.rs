@@ -5,7 +5,7 @@
 //! ids, so a value stored once and fetched many times is one node, and a
 //! list that holds itself is a cycle in the graph. Every stack operation
 //! is checked against CPython's C unpickler's rules and fails with a
-//! [`LoadError`] naming the opcode and byte offset; [`Limits`] bound
+//! [`LoadError`] naming the opcode and byte offset; [`ValueLimits`] bound
 //! nesting, memo size and node count.
 //!
 //! ```
@@ -33,12 +33,12 @@ pub use document::{Document, Values};
 pub use error::{Fault, Interrupted, LoadError};
 pub use node::{AddedItems, Node, NodeId};
 
-use crate::limits::Limits;
+use crate::limits::ValueLimits;
 
-/// Runs the pickle at the start of `input` with the default [`Limits`];
+/// Runs the pickle at the start of `input` with the default [`ValueLimits`];
 /// returns its values and the offset just past its STOP.
 pub fn load(input: &[u8]) -> Result<(Document, usize), LoadError> {
-    load_at(input, 0, Limits::default())
+    load_at(input, 0, ValueLimits::default())
 }
 
 /// Runs the pickle that starts at `offset`. Several pickles written one
@@ -48,7 +48,7 @@ pub fn load(input: &[u8]) -> Result<(Document, usize), LoadError> {
 pub fn load_at(
     input: &[u8],
     offset: usize,
-    limits: Limits,
+    limits: ValueLimits,
 ) -> Result<(Document, usize), LoadError> {
     run_at(input, offset, limits).map_err(|interrupted| interrupted.error)
 }
@@ -57,7 +57,7 @@ pub fn load_at(
 pub fn run_at(
     input: &[u8],
     offset: usize,
-    limits: Limits,
+    limits: ValueLimits,
 ) -> Result<(Document, usize), Box<Interrupted>> {
     machine::run(input, offset, limits)
 }

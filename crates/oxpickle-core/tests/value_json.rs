@@ -3,7 +3,7 @@
 //! descriptions, shared values written once and referred to by id.
 
 use oxpickle_core::value::{load, run_at};
-use oxpickle_core::Limits;
+use oxpickle_core::ValueLimits;
 
 mod common;
 use common::{ALL_PICKLES, PROTOCOL_1, PROTOCOL_4, PROTOCOL_5};
@@ -116,7 +116,7 @@ fn deep_nesting_is_written_without_recursion() {
 
 #[test]
 fn interrupted_runs_keep_what_they_made() {
-    let interrupted = run_at(b"cos\nsystem\n(S'id'\ntRz", 0, Limits::default()).unwrap_err();
+    let interrupted = run_at(b"cos\nsystem\n(S'id'\ntRz", 0, ValueLimits::default()).unwrap_err();
     assert!(interrupted.error.to_string().contains("invalid load key"));
     let rendered: Vec<String> =
         interrupted.made.nodes().map(|(id, _)| interrupted.made.render(id, 80)).collect();

@@ -3,7 +3,7 @@
 //! byte offset, never a panic.
 
 use oxpickle_core::value::{load, load_at, Document, Fault, LoadError, Node, NodeId};
-use oxpickle_core::{DecodeError, Limits, Op};
+use oxpickle_core::{DecodeError, Op, ValueLimits};
 
 mod common;
 use common::{
@@ -182,14 +182,14 @@ fn strings_keep_what_rust_cannot_hold() {
 fn pickles_one_after_another() {
     let mut input = PROTOCOL_3.to_vec();
     input.extend_from_slice(PROTOCOL_0);
-    let (first, end) = load_at(&input, 0, Limits::default()).unwrap();
+    let (first, end) = load_at(&input, 0, ValueLimits::default()).unwrap();
     assert_eq!(end, PROTOCOL_3.len());
     assert_eq!(first.render(first.root(), 100), r"[b'ab', b'', 'x\ny']");
-    let (second, end) = load_at(&input, end, Limits::default()).unwrap();
+    let (second, end) = load_at(&input, end, ValueLimits::default()).unwrap();
     assert_eq!(end, input.len());
     assert!(second.render(second.root(), 100).starts_with("['a"));
     assert!(matches!(
-        load_at(&input, end, Limits::default()),
+        load_at(&input, end, ValueLimits::default()),
         Err(LoadError::Decode(DecodeError::Truncated { .. }))
     ));
 }
@@ -342,7 +342,7 @@ fn nested_lists(n: usize) -> Vec<u8> {
 
 #[test]
 fn nesting_within_the_depth_limit_loads() {
-    let limits = Limits::default();
+    let limits = ValueLimits::default();
     assert!(load(&nested_tuples(limits.max_depth - 1)).is_ok());
     assert!(load(&nested_lists(limits.max_depth)).is_ok());
     let mut marks = vec![b'('; limits.max_depth];
@@ -363,7 +363,7 @@ fn nesting_past_the_depth_limit_is_refused() {
 
 #[test]
 fn custom_limits() {
-    let limits = Limits { max_depth: 3, max_memo_entries: 2, max_nodes: 4 };
+    let limits = ValueLimits { max_depth: 3, max_memo_entries: 2, max_nodes: 4 };
     let run = |input: &[u8]| match load_at(input, 0, limits) {
         Err(LoadError::Op { fault, .. }) => Some(fault),
         Err(err) => panic!("{err}"),
@@ -383,7 +383,7 @@ fn custom_limits() {
 #[test]
 fn very_deep_values_render_without_recursion() {
     let depth = 200_000;
-    let (doc, _) = load_at(&nested_tuples(depth), 0, Limits::UNLIMITED).unwrap();
+    let (doc, _) = load_at(&nested_tuples(depth), 0, ValueLimits::UNLIMITED).unwrap();
     let text = doc.render(doc.root(), usize::MAX);
     assert_eq!(text, format!("{}None{}", "(".repeat(depth), ",)".repeat(depth)));
     assert_eq!(doc.render(doc.root(), 10), "(((((((((((…");

@@ -8,7 +8,7 @@ use crate::pickler::{
     self, file_write, resolve_buffer_callback, resolve_protocol, Hooks, Settings,
 };
 use crate::signing;
-use crate::unpickler::{self, buffers_iterator, Limits, LoadHooks, LoadPolicy, LoadSettings};
+use crate::unpickler::{self, buffers_iterator, LoadHooks, LoadLimits, LoadPolicy, LoadSettings};
 
 fn dump_settings(
     protocol: Option<&Bound<'_, PyAny>>,
@@ -33,7 +33,7 @@ struct LoadArgs<'a, 'py> {
     errors: &'a str,
     buffers: Option<Bound<'py, PyAny>>,
     allow: Option<Bound<'py, PyAny>>,
-    limits: Option<Limits>,
+    limits: Option<LoadLimits>,
     persistent_load: Option<Bound<'py, PyAny>>,
 }
 
@@ -126,7 +126,7 @@ pub fn loads<'py>(
     buffers: Option<Bound<'py, PyAny>>,
     allow: Option<Bound<'py, PyAny>>,
     key: Option<&Bound<'py, PyAny>>,
-    limits: Option<Limits>,
+    limits: Option<LoadLimits>,
     persistent_load: Option<Bound<'py, PyAny>>,
 ) -> PyResult<Bound<'py, PyAny>> {
     let keys = signing_keys(key)?;
@@ -167,7 +167,7 @@ pub fn load<'py>(
     buffers: Option<Bound<'py, PyAny>>,
     allow: Option<Bound<'py, PyAny>>,
     key: Option<&Bound<'py, PyAny>>,
-    limits: Option<Limits>,
+    limits: Option<LoadLimits>,
     persistent_load: Option<Bound<'py, PyAny>>,
 ) -> PyResult<Bound<'py, PyAny>> {
     let keys = signing_keys(key)?;

@@ -29,7 +29,7 @@ fn _oxpickle(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_class::<pickler::PicklerMemoProxy>()?;
     module.add_class::<unpickler::Unpickler>()?;
     module.add_class::<unpickler::UnpicklerMemoProxy>()?;
-    module.add_class::<unpickler::Limits>()?;
+    module.add_class::<unpickler::LoadLimits>()?;
     module.add_function(wrap_pyfunction!(api::dumps, module)?)?;
     module.add_function(wrap_pyfunction!(api::dump, module)?)?;
     module.add_function(wrap_pyfunction!(api::loads, module)?)?;

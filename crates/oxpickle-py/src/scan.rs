@@ -2,10 +2,10 @@
 //! machine, for `python -m oxpickle scan` and `show`. Nothing in the data
 //! is imported or run; both release the GIL while they read.
 
-use oxpickle_core::allowlist::PROFILES;
+use oxpickle_core::allowlist::{Profile, PROFILES};
 use oxpickle_core::scan::{scan_from, Import, Note, Scan, StreamScan};
 use oxpickle_core::value::load_at;
-use oxpickle_core::{Allowlist, Limits};
+use oxpickle_core::{Allowlist, ValueLimits};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList};
@@ -94,13 +94,26 @@ fn note_dict<'py>(py: Python<'py>, note: &Note) -> PyResult<Bound<'py, PyDict>> 
     Ok(dict)
 }
 
+/// A profile as `allowlist_profiles` gives it: its name, its summary, and
+/// each global with what its calls' arguments are checked for.
+type ProfileRow = (&'static str, &'static str, Vec<(&'static str, &'static str, &'static str)>);
+
 /// allowlist_profiles()
 /// --
 ///
-/// The allowlist profiles `allow=` and `--allow` accept: (name, summary) pairs.
+/// The allowlist profiles `allow=` and `--allow` accept, from the core's
+/// profile table: (name, summary, globals) triples, each global a
+/// (module, qualname, argument rule) triple.
 #[pyfunction]
-pub fn allowlist_profiles() -> Vec<(&'static str, &'static str)> {
-    PROFILES.iter().map(|profile| (profile.name, profile.summary)).collect()
+pub fn allowlist_profiles() -> Vec<ProfileRow> {
+    let globals = |profile: &Profile| {
+        profile
+            .globals
+            .iter()
+            .map(|entry| (entry.module, entry.qualname, entry.rule.describe()))
+            .collect()
+    };
+    PROFILES.iter().map(|profile| (profile.name, profile.summary, globals(profile))).collect()
 }
 
 /// show(data, /, *, json=False, max_chars=1000000)
@@ -123,7 +136,7 @@ pub fn show(
         let mut shown = Vec::new();
         let mut offset = 0;
         while offset < bytes.len() || offset == 0 {
-            match load_at(bytes, offset, Limits::default()) {
+            match load_at(bytes, offset, ValueLimits::default()) {
                 Ok((document, end)) => {
                     let root = document.root();
                     let text = if json {

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Sequence
 
-from . import demo, dis, scan, show
+from . import allowlist, demo, dis, scan, show
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -14,7 +14,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         description="oxpickle: the pickle format with a Rust engine.",
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for command in (demo, dis, scan, show):
+    for command in (allowlist, demo, dis, scan, show):
         command.register(commands)
     args = parser.parse_args(argv)
     return int(args.run(args))

@@ -18,6 +18,9 @@ _NOTE_WORDING = {
     "computed-call": "call of a value made at load time: {}",
     "modifies-global": "rewrites an imported object: {}",
     "persistent-id": "{}",
+    "frame-violation": "breaks the frame rules, so loaders read it differently: {}",
+    "refused-arguments": "arguments its allowlist rule refuses: {}",
+    "planted-method": "{}",
 }
 
 

@@ -28,7 +28,7 @@ def register(commands: argparse._SubParsersAction) -> None:
         "safe, 1 something unknown or dangerous, 2 something could not be scanned.",
     )
     parser.add_argument("paths", nargs="+", metavar="PATH")
-    profiles = "; ".join(f"{name}: {summary}" for name, summary in allowlist_profiles())
+    profiles = "; ".join(f"{name}: {summary}" for name, summary, _ in allowlist_profiles())
     parser.add_argument(
         "--allow",
         action="append",

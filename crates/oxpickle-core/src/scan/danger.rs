@@ -228,7 +228,8 @@ mod tests {
     #[test]
     fn no_profile_global_is_labelled_dangerous() {
         for profile in PROFILES {
-            for &(module, name) in profile.globals {
+            for entry in profile.globals {
+                let (module, name) = (entry.module, entry.qualname);
                 assert_eq!(danger(module, name), None, "{module}.{name} in {}", profile.name);
             }
         }

@@ -5,6 +5,7 @@
 
 use std::collections::HashSet;
 
+use super::calls::{planted_method, refused_arguments};
 use super::danger::danger;
 use super::python2::python3_name;
 use super::{Import, Note, NoteKind, Verdict};
@@ -73,6 +74,10 @@ pub(super) fn findings(values: &Values, allow: &Allowlist) -> (Vec<Import>, Vec<
             }
             Node::PersId(_) => found.persistent_ids += 1,
             _ => {}
+        }
+        let call = refused_arguments(values, node, below_3, allow);
+        if let Some(note) = call.or_else(|| planted_method(values, node)) {
+            found.note(note.kind, note.detail, note.verdict);
         }
         if values.added_items(id).is_some() && is_global(values, id) {
             found.note(NoteKind::ModifiesGlobal, render(id), Verdict::Dangerous);

@@ -2,7 +2,7 @@
 //! APPEND(S), SETITEM(S) and ADDITEMS.
 
 use super::error::{Fault, LoadError};
-use super::machine::Machine;
+use super::machine::ValueMachine;
 use super::node::{Node, NodeId};
 use crate::op::Op;
 
@@ -13,7 +13,7 @@ enum Filling {
     AddItems(Vec<NodeId>),
 }
 
-impl Machine<'_> {
+impl ValueMachine<'_> {
     /// EMPTY_*, LIST, TUPLE*, DICT and FROZENSET.
     pub(super) fn build_container(&mut self, op: Op) -> Result<(), LoadError> {
         let node = match op {

@@ -51,7 +51,7 @@ pub enum Fault {
     Frame(FrameError),
     /// EXT1/EXT2/EXT4 with a code of zero or less.
     BadExtensionCode(i64),
-    /// A [`Limits`](crate::limits::Limits) bound was passed.
+    /// A [`ValueLimits`](crate::limits::ValueLimits) bound was passed.
     LimitExceeded { limit: &'static str, value: usize },
 }
 

@@ -11,7 +11,7 @@ use super::node::{AddedItems, Node, NodeId};
 use crate::decode::{decode_at, Arg, Instr};
 use crate::frame::Frames;
 use crate::integer::Integer;
-use crate::limits::Limits;
+use crate::limits::ValueLimits;
 use crate::op::{Op, HIGHEST_PROTOCOL};
 use crate::text::{parse_int, until_nul, IntBase};
 
@@ -21,11 +21,11 @@ enum Step {
     Stop(NodeId),
 }
 
-pub(super) struct Machine<'a> {
+pub(super) struct ValueMachine<'a> {
     input: &'a [u8],
-    limits: Limits,
+    limits: ValueLimits,
     nodes: Vec<Node>,
-    /// Nesting depth of each node as built (see [`Machine::new_node`]).
+    /// Nesting depth of each node as built (see [`ValueMachine::new_node`]).
     depths: Vec<usize>,
     added: HashMap<NodeId, AddedItems>,
     stack: Vec<NodeId>,
@@ -47,9 +47,9 @@ pub(super) struct Machine<'a> {
 pub(super) fn run(
     input: &[u8],
     offset: usize,
-    limits: Limits,
+    limits: ValueLimits,
 ) -> Result<(Document, usize), Box<Interrupted>> {
-    let mut machine = Machine {
+    let mut machine = ValueMachine {
         input,
         limits,
         nodes: Vec::new(),
@@ -82,7 +82,7 @@ pub(super) fn run(
     }
 }
 
-impl Machine<'_> {
+impl ValueMachine<'_> {
     fn into_values(self) -> Values {
         Values::new(self.nodes, self.added, self.protocols, self.buffers)
     }

@@ -3,14 +3,14 @@
 //! as a description; nothing is looked up.
 
 use super::error::{Fault, LoadError};
-use super::machine::Machine;
+use super::machine::ValueMachine;
 use super::node::{Node, NodeId};
 use crate::decode::Arg;
 use crate::op::Op;
 use crate::pystr::PyStr;
 use crate::text::{decode_ascii, decode_utf8};
 
-impl Machine<'_> {
+impl ValueMachine<'_> {
     pub(super) fn build_object(&mut self, op: Op, arg: Arg<'_>) -> Result<(), LoadError> {
         let node = match (op, arg) {
             (Op::Global, Arg::Pair(module, name)) => Node::Global {

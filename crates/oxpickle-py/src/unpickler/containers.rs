@@ -5,9 +5,10 @@ use pyo3::ffi;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyFrozenSet, PyList, PySet, PyTuple};
 
-use super::machine::Machine;
+use super::guard::{Call, Fill};
+use super::machine::LoadMachine;
 
-impl<'py> Machine<'py, '_> {
+impl<'py> LoadMachine<'py, '_> {
     pub(super) fn load_empty(&mut self, op: Op) -> PyResult<()> {
         let py = self.py;
         let obj = match op {
@@ -97,6 +98,7 @@ impl<'py> Machine<'py, '_> {
     /// from 3.15 (gh-135573): held on every version.
     fn append_from(&mut self, at: Option<usize>) -> PyResult<()> {
         let (at, target) = self.target_below(at)?;
+        self.check_fill_target(&target)?;
         if let Ok(target) = target.cast_exact::<PyList>() {
             if at == self.stack.len() {
                 return Ok(());
@@ -109,15 +111,13 @@ impl<'py> Machine<'py, '_> {
             if at == self.stack.len() {
                 return Ok(());
             }
-            let items = self.take_list(at)?;
-            extend.call1((items,))?;
+            let fill = Fill::Extend(extend, self.take_list(at)?);
+            self.checked_call(Call::Fill { target: &target, fill })?;
             return Ok(());
         }
         let append = self.required_method(&target, pyo3::intern!(self.py, "append"))?;
-        let items: Vec<_> = self.stack.drain(at..).collect();
-        for item in items {
-            append.call1((item,))?;
-        }
+        let fill = Fill::EachItem(append, self.stack.drain(at..).collect());
+        self.checked_call(Call::Fill { target: &target, fill })?;
         Ok(())
     }
 
@@ -129,23 +129,22 @@ impl<'py> Machine<'py, '_> {
         if at == self.stack.len() {
             return Ok(());
         }
+        self.check_fill_target(&target)?;
         if (self.stack.len() - at) % 2 != 0 {
             return Err(self.fail("odd number of items for SETITEMS"));
         }
-        let exact_dict = target.is_exact_instance_of::<PyDict>();
+        if !target.is_exact_instance_of::<PyDict>() {
+            // Through the type's `__setitem__`, which the checked call makes.
+            let fill = Fill::SetItems(self.stack.drain(at..).collect());
+            return self.checked_call(Call::Fill { target: &target, fill }).map(drop);
+        }
         let mut status = Ok(());
         for pair in self.stack[at..].chunks_exact(2) {
-            if exact_dict {
-                // SAFETY: `target` is an exact dict; key and value are live.
-                let code = unsafe {
-                    ffi::PyDict_SetItem(target.as_ptr(), pair[0].as_ptr(), pair[1].as_ptr())
-                };
-                if code < 0 {
-                    status = Err(PyErr::fetch(self.py));
-                    break;
-                }
-            } else if let Err(err) = target.set_item(&pair[0], &pair[1]) {
-                status = Err(err);
+            // SAFETY: `target` is an exact dict; key and value are live.
+            let code =
+                unsafe { ffi::PyDict_SetItem(target.as_ptr(), pair[0].as_ptr(), pair[1].as_ptr()) };
+            if code < 0 {
+                status = Err(PyErr::fetch(self.py));
                 break;
             }
         }
@@ -158,6 +157,7 @@ impl<'py> Machine<'py, '_> {
     pub(super) fn load_additems(&mut self) -> PyResult<()> {
         let mark = self.pop_mark()?;
         let (at, target) = self.target_below(Some(mark))?;
+        self.check_fill_target(&target)?;
         if let Ok(set) = target.cast::<PySet>() {
             for item in self.stack.drain(at..) {
                 set.add(item)?;
@@ -165,10 +165,8 @@ impl<'py> Machine<'py, '_> {
             return Ok(());
         }
         let add = self.required_method(&target, pyo3::intern!(self.py, "add"))?;
-        let items: Vec<_> = self.stack.drain(at..).collect();
-        for item in items {
-            add.call1((item,))?;
-        }
+        let fill = Fill::EachItem(add, self.stack.drain(at..).collect());
+        self.checked_call(Call::Fill { target: &target, fill })?;
         Ok(())
     }
 

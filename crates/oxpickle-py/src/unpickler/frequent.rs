@@ -11,7 +11,7 @@ use oxpickle_core::{Arg, Op};
 use pyo3::ffi;
 use pyo3::prelude::*;
 
-use super::machine::Machine;
+use super::machine::LoadMachine;
 use super::scalars::{int_from_i64, int_from_le_bytes};
 
 /// The `N` argument bytes after the opcode at `bytes[0]`.
@@ -30,7 +30,7 @@ fn counted<const N: usize>(bytes: &[u8]) -> Option<(&[u8], usize)> {
     Some((bytes.get(1 + N..end)?, end))
 }
 
-impl<'py> Machine<'py, '_> {
+impl<'py> LoadMachine<'py, '_> {
     /// Runs the instructions at the start of `bytes` (which sits at
     /// `offset` in the pickle) for as long as they are frequent ones and
     /// whole; returns how many bytes they took, 0 leaving the first to the

@@ -64,7 +64,7 @@ pub struct LoadHooks<'py> {
     pub owner: Option<Bound<'py, Unpickler>>,
 }
 
-pub struct Machine<'py, 'm> {
+pub struct LoadMachine<'py, 'm> {
     pub py: Python<'py>,
     pub stack: Vec<Bound<'py, PyAny>>,
     /// Stack heights at each open MARK.
@@ -80,14 +80,14 @@ pub struct Machine<'py, 'm> {
     pub(super) names: InternedNames,
 }
 
-impl<'py, 'm> Machine<'py, 'm> {
+impl<'py, 'm> LoadMachine<'py, 'm> {
     pub fn new(
         py: Python<'py>,
         memo: &'m mut UnpickleMemo,
         settings: &'m LoadSettings,
         hooks: LoadHooks<'py>,
     ) -> PyResult<Self> {
-        Ok(Machine {
+        Ok(LoadMachine {
             py,
             stack: Vec::with_capacity(16),
             marks: Vec::new(),

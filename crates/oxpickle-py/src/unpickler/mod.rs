@@ -19,8 +19,8 @@ use pyo3::exceptions::{PyAttributeError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyIterator, PyString, PyTuple};
 
-pub use limits::Limits;
-pub use machine::{LoadHooks, LoadSettings, Machine};
+pub use limits::LoadLimits;
+pub use machine::{LoadHooks, LoadMachine, LoadSettings};
 use memo::UnpickleMemo;
 pub use policy::LoadPolicy;
 pub use source::{FileMethods, FileSource, MemorySource};
@@ -109,7 +109,7 @@ impl Unpickler {
         errors: &str,
         buffers: Option<Bound<'_, PyAny>>,
         allow: Option<Bound<'_, PyAny>>,
-        limits: Option<Limits>,
+        limits: Option<LoadLimits>,
     ) -> PyResult<()> {
         let methods = file_methods(file)?;
         let policy = LoadPolicy::new(allow.as_ref(), limits)?;
@@ -153,7 +153,7 @@ impl Unpickler {
             buffers,
             owner: Some(slf.clone()),
         };
-        let result = Machine::new(py, &mut memo, &settings, hooks)
+        let result = LoadMachine::new(py, &mut memo, &settings, hooks)
             .and_then(|mut machine| machine.run(&mut FileSource::new(file)));
         let mut this = slf.borrow_mut();
         this.memo = memo;
@@ -294,7 +294,7 @@ pub fn load_from_memory<'py>(
     hooks: LoadHooks<'py>,
 ) -> PyResult<Bound<'py, PyAny>> {
     let mut memo = UnpickleMemo::default();
-    let mut machine = Machine::new(py, &mut memo, settings, hooks)?;
+    let mut machine = LoadMachine::new(py, &mut memo, settings, hooks)?;
     machine.run(&mut MemorySource::new(py, data))
 }
 
@@ -306,6 +306,6 @@ pub fn load_from_file<'py>(
     hooks: LoadHooks<'py>,
 ) -> PyResult<Bound<'py, PyAny>> {
     let mut memo = UnpickleMemo::default();
-    let mut machine = Machine::new(py, &mut memo, settings, hooks)?;
+    let mut machine = LoadMachine::new(py, &mut memo, settings, hooks)?;
     machine.run(&mut FileSource::new(file_methods(file)?))
 }

@@ -5,11 +5,11 @@ use pyo3::ffi;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyString, PyTuple};
 
-use super::machine::Machine;
-use crate::ffi::lookup_attr;
-use crate::ffi::{is_class, owned};
+use super::guard::Call;
+use super::machine::LoadMachine;
+use crate::ffi::is_class;
 
-impl<'py> Machine<'py, '_> {
+impl<'py> LoadMachine<'py, '_> {
     /// INST: `MARK args… INST module\nname\n`.
     pub(super) fn load_inst(&mut self, arg: Arg<'_>) -> PyResult<()> {
         let Arg::Pair(module, name) = arg else {
@@ -21,9 +21,7 @@ impl<'py> Machine<'py, '_> {
             self.find_class(&module, &name)?
         };
         let args = self.take_tuple(mark)?;
-        let result = self.check_call(&class, &args, None)?;
-        let obj = instantiate(&class, &args)?;
-        self.note_result(&obj, result);
+        let obj = self.checked_call(Call::Instantiate { class: &class, args: &args })?;
         self.push(obj);
         Ok(())
     }
@@ -36,9 +34,7 @@ impl<'py> Machine<'py, '_> {
         }
         let args = self.take_tuple(mark + 1)?;
         let class = self.pop()?;
-        let result = self.check_call(&class, &args, None)?;
-        let obj = instantiate(&class, &args)?;
-        self.note_result(&obj, result);
+        let obj = self.checked_call(Call::Instantiate { class: &class, args: &args })?;
         self.push(obj);
         Ok(())
     }
@@ -78,12 +74,8 @@ impl<'py> Machine<'py, '_> {
                 )));
             }
         }
-        let result = self.check_call(&class, &args, kwargs.as_ref())?;
-        let kwargs_ptr = kwargs.as_ref().map_or(std::ptr::null_mut(), |k| k.as_ptr());
-        // SAFETY: tp_new of a type, called with that type, a tuple and a
-        // dict or null, as its contract asks.
-        let obj = owned(self.py, unsafe { tp_new(class_ptr, args.as_ptr(), kwargs_ptr) })?;
-        self.note_result(&obj, result);
+        let call = Call::New { class: &class, tp_new, args: &args, kwargs: kwargs.as_ref() };
+        let obj = self.checked_call(call)?;
         self.push(obj);
         Ok(())
     }
@@ -92,12 +84,7 @@ impl<'py> Machine<'py, '_> {
     pub(super) fn load_reduce(&mut self) -> PyResult<()> {
         let args = self.pop()?;
         let callable = self.pop()?;
-        let result = self.check_call(&callable, &args, None)?;
-        // SAFETY: both are live objects; PyObject_CallObject checks that
-        // `args` is a tuple and raises TypeError otherwise.
-        let obj =
-            owned(self.py, unsafe { ffi::PyObject_CallObject(callable.as_ptr(), args.as_ptr()) })?;
-        self.note_result(&obj, result);
+        let obj = self.checked_call(Call::Reduce { callable: &callable, args: &args })?;
         self.push(obj);
         Ok(())
     }
@@ -111,9 +98,9 @@ impl<'py> Machine<'py, '_> {
         }
         let state = self.pop()?;
         let obj = self.top()?.clone();
-        self.check_build(&obj, &state)?;
+        self.check_build_target(&obj)?;
         if let Some(setstate) = self.method(&obj, pyo3::intern!(py, "__setstate__"))? {
-            setstate.call1((state,))?;
+            self.checked_call(Call::SetState { target: &obj, setstate, state })?;
             return Ok(());
         }
         let (state, slot_state) = match state.cast::<PyTuple>() {
@@ -163,21 +150,4 @@ impl<'py> Machine<'py, '_> {
         }
         Ok(())
     }
-}
-
-/// INST and OBJ: `cls(*args)`, or `cls.__new__(cls)` for an old-style
-/// instance without `__getinitargs__`.
-fn instantiate<'py>(
-    class: &Bound<'py, PyAny>,
-    args: &Bound<'py, PyTuple>,
-) -> PyResult<Bound<'py, PyAny>> {
-    let py = class.py();
-    if args.is_empty()
-        && is_class(class)
-        && lookup_attr(class.as_any(), pyo3::intern!(py, "__getinitargs__"))?.is_none()
-    {
-        return class.call_method1(pyo3::intern!(py, "__new__"), (class,));
-    }
-    // SAFETY: `args` is a tuple; the call returns a new reference or null.
-    owned(py, unsafe { ffi::PyObject_CallObject(class.as_ptr(), args.as_ptr()) })
 }

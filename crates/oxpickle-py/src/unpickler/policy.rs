@@ -6,18 +6,21 @@ use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::PyString;
 
-use super::limits::Limits;
+use super::limits::LoadLimits;
 
 #[derive(Clone, Debug, Default)]
 pub struct LoadPolicy {
     /// Restricted loading when set: only these globals resolve.
     pub allowlist: Option<Allowlist>,
-    pub limits: Limits,
+    pub limits: LoadLimits,
 }
 
 impl LoadPolicy {
     /// From the `allow=` and `limits=` arguments.
-    pub fn new(allow: Option<&Bound<'_, PyAny>>, limits: Option<Limits>) -> PyResult<LoadPolicy> {
+    pub fn new(
+        allow: Option<&Bound<'_, PyAny>>,
+        limits: Option<LoadLimits>,
+    ) -> PyResult<LoadPolicy> {
         let allowlist = allow.filter(|allow| !allow.is_none()).map(allowlist).transpose()?;
         Ok(LoadPolicy { allowlist, limits: limits.unwrap_or_default() })
     }

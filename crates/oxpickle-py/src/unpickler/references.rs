@@ -8,11 +8,11 @@ use pyo3::prelude::*;
 use pyo3::types::{PyString, PyTuple};
 
 use super::find_class::find_class;
-use super::machine::Machine;
+use super::machine::LoadMachine;
 use super::scalars::parse_int;
 use crate::ffi::owned;
 
-impl<'py> Machine<'py, '_> {
+impl<'py> LoadMachine<'py, '_> {
     /// A memo index: binary, or a decimal line (GET/PUT).
     #[inline(always)]
     fn memo_index(&self, arg: Arg<'_>, what: &str) -> PyResult<usize> {

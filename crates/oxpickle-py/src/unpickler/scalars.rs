@@ -8,10 +8,10 @@ use pyo3::exceptions::PyValueError;
 use pyo3::ffi;
 use pyo3::prelude::*;
 
-use super::machine::Machine;
+use super::machine::LoadMachine;
 use crate::ffi::{owned, TEXT_INT_BASE};
 
-impl<'py> Machine<'py, '_> {
+impl<'py> LoadMachine<'py, '_> {
     /// Opcodes whose value is their argument: NONE, NEWTRUE/NEWFALSE and
     /// the binary ints.
     #[inline(always)]

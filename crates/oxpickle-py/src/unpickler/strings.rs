@@ -5,9 +5,9 @@ use pyo3::ffi;
 use pyo3::prelude::*;
 use pyo3::types::PyMemoryView;
 
-use super::machine::Machine;
+use super::machine::LoadMachine;
 
-impl<'py> Machine<'py, '_> {
+impl<'py> LoadMachine<'py, '_> {
     pub(super) fn load_text(&mut self, op: Op, arg: Arg<'_>) -> PyResult<()> {
         let (Arg::Data(data) | Arg::Line(data)) = arg else {
             return Err(self.fail("bad argument"));

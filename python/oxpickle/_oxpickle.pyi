@@ -153,6 +153,7 @@ class ScanNote(TypedDict):
         "frame-violation",
         "refused-arguments",
         "planted-method",
+        "version-dependent",
     ]
     detail: str
     verdict: _Verdict

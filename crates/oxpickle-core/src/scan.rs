@@ -37,7 +37,10 @@ mod python2;
 use std::fmt;
 
 use crate::allowlist::Allowlist;
+use crate::decode::{Arg, Instructions};
 use crate::limits::ValueLimits;
+use crate::op::Op;
+use crate::text::version_dependent_int;
 use crate::value::{run_at, Fault, LoadError};
 
 pub use calls::INSTANCE_METHODS;
@@ -123,6 +126,10 @@ pub enum NoteKind {
     /// profile table refuses (`bytearray(2**40)`): restricted loading
     /// refuses it, and the stdlib makes it.
     RefusedArguments,
+    /// INT or LONG text that CPython's versions read as different numbers
+    /// (`I010`: eight before 3.14, ten from 3.14), which its picklers never
+    /// write; restricted loading refuses it.
+    VersionDependent,
     /// A BUILD that sets `__setstate__`, `extend`, `append` or `add` on an
     /// object: the stdlib's unpickler calls it at the next BUILD or filling
     /// opcode, with the stream's arguments (see [`INSTANCE_METHODS`]).
@@ -141,6 +148,7 @@ impl NoteKind {
             NoteKind::FrameViolation => "frame-violation",
             NoteKind::RefusedArguments => "refused-arguments",
             NoteKind::PlantedMethod => "planted-method",
+            NoteKind::VersionDependent => "version-dependent",
         }
     }
 }
@@ -223,6 +231,34 @@ pub fn scan(input: &[u8], allow: &Allowlist) -> Scan {
     scan_from(input, 0, allow)
 }
 
+/// INT and LONG text of the stream at `offset` that CPython's versions read
+/// differently ([`version_dependent_int`]): the value a load gets depends
+/// on the interpreter, so no single reading can vouch for it.
+fn version_dependent_ints(input: &[u8], offset: usize) -> Vec<Note> {
+    let mut notes: Vec<Note> = Vec::new();
+    for instr in Instructions::new(input, offset).map_while(Result::ok) {
+        let (Op::Int | Op::Long, Arg::Line(text)) = (instr.op, instr.arg) else { continue };
+        let text =
+            if instr.op == Op::Long { text.strip_suffix(b"L").unwrap_or(text) } else { text };
+        if let Some(why) = version_dependent_int(text, instr.op == Op::Long) {
+            let detail = format!(
+                "{} {:?} at byte {}: {why}",
+                instr.op.name(),
+                String::from_utf8_lossy(text),
+                instr.offset
+            );
+            if !notes.iter().any(|note| note.detail == detail) {
+                notes.push(Note {
+                    kind: NoteKind::VersionDependent,
+                    detail,
+                    verdict: Verdict::Unknown,
+                });
+            }
+        }
+    }
+    notes
+}
+
 /// Scans the pickles that start at `offset` (past a NumPy header, say).
 pub fn scan_from(input: &[u8], offset: usize, allow: &Allowlist) -> Scan {
     let mut streams: Vec<StreamScan> = Vec::new();
@@ -233,6 +269,7 @@ pub fn scan_from(input: &[u8], offset: usize, allow: &Allowlist) -> Scan {
             Err(interrupted) => (interrupted.made, Err(interrupted.error)),
         };
         let (imports, mut notes) = findings::findings(&values, allow);
+        notes.extend(version_dependent_ints(input, offset));
         if let Err(error @ LoadError::Op { fault: Fault::Frame(_), .. }) = &end {
             // A scanner must assume the most permissive loader.
             let detail = error.to_string();

@@ -14,7 +14,7 @@ mod repr;
 pub use codec::{decode_ascii, decode_latin1, decode_utf8, CodecError};
 pub use escape::{escape_decode, raw_unicode_escape_decode, EscapeError};
 pub use float::{parse_float, FloatError, FloatSyntax};
-pub use int::{parse_int, strtol, strtol_base0, IntBase, IntError};
+pub use int::{parse_int, strtol, strtol_base0, version_dependent_int, IntBase, IntError};
 pub use repr::{is_printable, repr_bytearray, repr_bytes, repr_str};
 
 /// The part of a line a C string function sees: everything before the

@@ -21,6 +21,7 @@ _NOTE_WORDING = {
     "frame-violation": "breaks the frame rules, so loaders read it differently: {}",
     "refused-arguments": "arguments its allowlist rule refuses: {}",
     "planted-method": "{}",
+    "version-dependent": "read differently by CPython versions: {}",
 }
 
 

@@ -139,6 +139,26 @@ fn magnitude(digits: &[u32], radix: u32) -> Vec<u32> {
     limbs
 }
 
+/// Why CPython's supported versions read the text of an INT (or, with
+/// `long`, a LONG without its `L`) differently; None when they all read it
+/// alike. The base of both changed from 0 to 10 in 3.14 (`010` was eight,
+/// `0x10` sixteen), and C read any two characters spelling 0 or 1 (`+0`,
+/// ` 1`) as a bool until 3.15. CPython's picklers write none of these, so
+/// restricted loading refuses them and the scanner reports them.
+pub fn version_dependent_int(text: &[u8], long: bool) -> Option<&'static str> {
+    let text = super::until_nul(text);
+    let reading = |base| match strtol(text, base).filter(|_| !long) {
+        Some(value) => Some(Integer::from(value)),
+        None => parse_int(text, base).ok(),
+    };
+    let short_bool = !long && text.len() == 2 && !matches!(text, b"00" | b"01");
+    if short_bool && matches!(strtol(text, IntBase::Auto), Some(0 | 1)) {
+        return Some("two characters spelling 0 or 1, a bool in C until 3.15 and an int elsewhere");
+    }
+    (reading(IntBase::Auto) != reading(IntBase::Ten))
+        .then_some("a number read in base 0 before CPython 3.14 and in base 10 from 3.14")
+}
+
 /// C's `strtol(text, &end, 0)` for a 64-bit `long`, succeeding only when
 /// `end` reaches the end of `text`: leading white space, a sign, then `0x`
 /// hex, `0` octal, or decimal. None when not everything was read, or on
@@ -186,6 +206,29 @@ pub fn strtol(text: &[u8], base: IntBase) -> Option<i64> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn version_dependent_texts_are_the_ones_cpython_never_writes() {
+        use super::version_dependent_int;
+        for canonical in [&b"0"[..], b"1", b"-1", b"12345", b"-99999999999999999999"] {
+            assert_eq!(version_dependent_int(canonical, false), None, "{canonical:?}");
+            assert_eq!(version_dependent_int(canonical, true), None, "{canonical:?}");
+        }
+        // Protocol 0's booleans, as INT only.
+        assert_eq!(version_dependent_int(b"00", false), None);
+        assert_eq!(version_dependent_int(b"01", false), None);
+        assert!(version_dependent_int(b"01", true).is_some());
+        for base_dependent in [&b"010"[..], b"0x10", b"-010", b"0o7", b"0b1"] {
+            assert!(version_dependent_int(base_dependent, false).unwrap().contains("base 0"));
+            assert!(version_dependent_int(base_dependent, true).unwrap().contains("base 0"));
+        }
+        for short_bool in [&b"+0"[..], b" 1", b"-0"] {
+            assert!(version_dependent_int(short_bool, false).unwrap().contains("bool"));
+        }
+        // Zeros alone read alike; so does a LONG of two characters.
+        assert_eq!(version_dependent_int(b"000", false), None);
+        assert_eq!(version_dependent_int(b"+1", true), None);
+    }
+
     use super::*;
 
     fn int(text: &str, base: IntBase) -> Result<String, IntError> {

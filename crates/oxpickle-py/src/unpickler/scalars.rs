@@ -48,6 +48,7 @@ impl<'py> LoadMachine<'py, '_> {
                 }
                 // The 'L' suffix of Python 2 is optional.
                 let digits = line.strip_suffix(b"L").unwrap_or(line);
+                self.check_int_text(digits, true)?;
                 let value = parse_int(self.py, digits, TEXT_INT_BASE.number())?;
                 self.push(value);
                 Ok(())
@@ -69,6 +70,7 @@ impl<'py> LoadMachine<'py, '_> {
         if line.is_empty() {
             return Err(self.fail("pickle data was truncated"));
         }
+        self.check_int_text(line, false)?;
         // Only the exact texts protocol 0 writes for booleans: `I+0` and
         // `I 0` are the int 0, as in the pure-Python unpickler (C's read
         // them as False until 3.15, gh-135241).

@@ -138,6 +138,22 @@ impl<'py> LoadMachine<'py, '_> {
         self.guard.keep.push(obj.clone());
     }
 
+    /// INT or LONG `text` (a LONG's without its `L`): in restricted
+    /// loading, only as every supported CPython reads it alike, which is
+    /// how CPython writes it.
+    pub(super) fn check_int_text(&self, text: &[u8], long: bool) -> PyResult<()> {
+        if !self.restricted() {
+            return Ok(());
+        }
+        let Some(why) = oxpickle_core::text::version_dependent_int(text, long) else {
+            return Ok(());
+        };
+        Err(self.refuse(
+            &format!("{:?} is {why}", String::from_utf8_lossy(text)),
+            "CPython's picklers never write it; if the pickle is trusted, load it without allow=.",
+        ))
+    }
+
     /// A persistent id with no `persistent_load` to resolve it.
     pub(super) fn refuse_persistent_id(&self) -> PyErr {
         self.refuse(

@@ -194,9 +194,18 @@ fn is_inside(path: &str, prefix: &str) -> bool {
 }
 
 /// What the global `module.name` (as Python 3 imports it) can do, if it
-/// is a known danger.
+/// is a known danger. A dotted name walks attributes, and a module another
+/// module imported is one of them (`pathlib.os.system` is `os.system`), so
+/// each part of the path is also judged as a module holding the rest.
 pub fn danger(module: &str, name: &str) -> Option<&'static str> {
-    RULES.iter().find(|rule| rule.covers(module, name)).map(|rule| rule.why)
+    let direct = |module: &str, name: &str| {
+        RULES.iter().find(|rule| rule.covers(module, name)).map(|rule| rule.why)
+    };
+    direct(module, name).or_else(|| {
+        let parts: Vec<&str> = name.split('.').collect();
+        (0..parts.len().saturating_sub(1))
+            .find_map(|at| direct(parts[at], &parts[at + 1..].join(".")))
+    })
 }
 
 #[cfg(test)]
@@ -211,6 +220,15 @@ mod tests {
         assert_eq!(danger("osmosis", "x"), None);
         let transport = danger("asyncio.unix_events", "_UnixSubprocessTransport._start");
         assert_eq!(transport, Some(why::PROCESSES));
+    }
+
+    #[test]
+    fn a_module_reached_as_an_attribute_is_judged_as_itself() {
+        assert_eq!(danger("pathlib", "os.system"), Some(why::PROCESSES));
+        assert_eq!(danger("fractions", "sys.modules"), Some(why::INTERPRETER));
+        assert_eq!(danger("a", "b.builtins.eval"), Some(why::RUNS_CODE));
+        assert_eq!(danger("zoneinfo", "ZoneInfo._unpickle"), None);
+        assert_eq!(danger("pathlib", "Path.os"), None);
     }
 
     #[test]

@@ -4,8 +4,9 @@
 
 use oxpickle_core::dis::disassemble;
 use oxpickle_core::frame::check_frames;
+use oxpickle_core::scan::{scan, Verdict};
 use oxpickle_core::value::load_at;
-use oxpickle_core::{decode_at, Arg, Op, ValueLimits};
+use oxpickle_core::{decode_at, Allowlist, Arg, Op, ValueLimits};
 
 /// Small limits, so deep or huge documents cost the fuzzer little.
 const LIMITS: ValueLimits =
@@ -57,6 +58,27 @@ pub fn load_all(input: &[u8], label: &str) {
         }
         let _ = document.render(document.root(), 200);
         offset = end;
+    }
+    scan_all(input, label);
+}
+
+/// The scanner on the same bytes, under the profiles whose argument rules
+/// it reads: it reports at least one stream, each at an offset inside the
+/// input, and a stream it calls safe names only allowed globals.
+fn scan_all(input: &[u8], label: &str) {
+    let Ok(allow) = Allowlist::from_entries(["data", "numpy"]) else {
+        panic!("{label}: the profiles are gone");
+    };
+    let found = scan(input, &allow);
+    assert!(!found.streams.is_empty(), "{label}");
+    for stream in &found.streams {
+        assert!(stream.offset <= input.len(), "{label}");
+        if stream.verdict() == Verdict::Safe {
+            assert!(
+                stream.imports.iter().all(|import| allow.allows(&import.module, &import.name)),
+                "{label}"
+            );
+        }
     }
 }
 

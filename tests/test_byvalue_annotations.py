@@ -183,3 +183,60 @@ def test_closures_share_one_copy_of_their_annotate_qualname():
     assert [f(2.0) for f in loaded] == [2.0 * n for n in range(5)]
     assert [f.__annotate__.__qualname__ for f in loaded] == ["make.<locals>.scale.__annotate__"] * 5
     assert loaded[3].__annotations__ == {"x": float, "return": float}
+
+
+@DEFERRED
+def test_stringified_annotations_travel_as_their_dict():
+    """Under `from __future__ import annotations`, __annotate__ returns
+    constant strings: the dict travels, not a function per closure."""
+    namespace = define(
+        """
+        from __future__ import annotations
+
+        def make(factor):
+            def scale(x: float) -> Later:
+                return x * factor
+            return scale
+        """
+    )
+    closures = [namespace["make"](n) for n in range(3)]
+    data = oxpickle.dumps(closures)
+    assert b"__annotate__" not in data
+    loaded = oxpickle.loads(data)
+    assert [f.__annotations__ for f in loaded] == [{"x": "float", "return": "Later"}] * 3
+    assert [f.__annotate__ for f in loaded] == [None] * 3
+    assert [f(2.0) for f in loaded] == [0.0, 2.0, 4.0]
+
+
+@DEFERRED
+def test_literal_annotations_travel_as_their_dict():
+    namespace = define(
+        """
+        def f(x: 1, y: "text") -> (2, None):
+            return x
+        """
+    )
+    data = oxpickle.dumps(namespace["f"])
+    assert b"__annotate__" not in data
+    assert oxpickle.loads(data).__annotations__ == {"x": 1, "y": "text", "return": (2, None)}
+
+
+@DEFERRED
+def test_annotations_that_read_a_name_keep_their_function():
+    """Reading a name (a global, a builtin, a cell) could run code or fail
+    until the name exists: the function travels and nothing is evaluated."""
+    namespace = define(
+        """
+        def make(kind):
+            def f(x: kind, y: float) -> Later:
+                return x
+            return f
+        """
+    )
+    data = oxpickle.dumps(namespace["make"](int))
+    assert b"__annotate__" in data
+    loaded = oxpickle.loads(data)
+    with pytest.raises(NameError, match="Later"):
+        _ = loaded.__annotations__
+    loaded.__globals__["Later"] = str
+    assert loaded.__annotations__ == {"x": int, "y": float, "return": str}

@@ -110,15 +110,17 @@ impl<'py> Dumper<'py, '_> {
             let ptr = unsafe { read(func.as_ptr()) };
             (!ptr.is_null()).then(|| unsafe { Bound::from_borrowed_ptr(py, ptr) })
         };
-        // From 3.14 (PEP 649) annotations are computed when first asked
-        // for, by the function's `__annotate__`: that travels, by value, so
-        // the receiver computes them as lazily and in every format. Setting
-        // either attribute clears the other, so only one is sent: the
-        // dict only where there is no `__annotate__` (before 3.14, or
-        // annotations set by hand).
+        // From 3.14 (PEP 649) `__annotate__` computes the annotations
+        // (see `annotations.rs`). Setting either attribute clears the
+        // other, so one is sent: the dict where there is no `__annotate__`
+        // (before 3.14, or annotations set by hand) or where it returns
+        // only constants, else the function.
         let annotate = lookup_attr(func, pyo3::intern!(py, "__annotate__"))?;
         let annotations = match annotate {
-            Some(ref annotate) if !annotate.is_none() => ("__annotate__", Some(annotate.clone())),
+            Some(annotate) if !annotate.is_none() => match self.constant_annotations(&annotate)? {
+                Some(constant) => ("__annotations__", Some(constant.into_any())),
+                None => ("__annotate__", Some(annotate)),
+            },
             _ => ("__annotations__", optional(ffi::PyFunction_GetAnnotations)),
         };
         let attributes = [

@@ -7,6 +7,7 @@
 //! created empty, memoized, then filled, so cycles resolve through the
 //! memo. Classes use the Python-side policy in `oxpickle._byvalue`.
 
+mod annotations;
 mod code;
 mod function;
 mod helpers;
@@ -51,6 +52,10 @@ pub struct ByValueState {
     /// creates that way (3.14's `__annotate__`, one per closure), and the
     /// memo, by identity, would write every copy.
     qualnames: HashMap<String, Py<PyString>>,
+    /// Code object address → whether it reads only its own constants (no
+    /// global, builtin or cell), for `__annotate__` functions: closures
+    /// share one code.
+    constant_codes: HashMap<usize, bool>,
 }
 
 impl<'py> Dumper<'py, '_> {

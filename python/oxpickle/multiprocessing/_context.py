@@ -121,9 +121,8 @@ class Pool(multiprocessing.pool.Pool):
 def _context_type(base: type[context.BaseContext], process: type) -> type:
     """A subclass of the stdlib context `base` that makes our types."""
 
-    def pool(self: Any, processes: Any = None, initializer: Any = None, initargs: Any = (),
-             maxtasksperchild: Any = None) -> Pool:  # fmt: skip
-        return Pool(processes, initializer, initargs, maxtasksperchild, context=self)
+    def pool(self: Any, processes: Any = None, *args: Any, **kwargs: Any) -> Pool:
+        return Pool(processes, *args, context=self, **kwargs)
 
     namespace = {
         "Process": process,

@@ -2,9 +2,11 @@
 processes: lambdas travel, big buffers go through shared memory, and no
 segment is left behind."""
 
+import concurrent.futures
+import multiprocessing
 import os
+import pickle
 import sys
-from pathlib import Path
 
 import pytest
 
@@ -13,21 +15,13 @@ np = pytest.importorskip("numpy")
 import oxpickle.multiprocessing as oxmp  # noqa: E402
 from oxpickle import shared  # noqa: E402
 from oxpickle.futures import ProcessPoolExecutor  # noqa: E402
+from process_helpers import METHODS, no_leaks  # noqa: E402, F401 (the fixture)
 
-METHODS = [m for m in ("spawn", "fork", "forkserver") if m in oxmp.get_all_start_methods()]
-# Every wait below has a timeout, so a hung worker fails the test.
-pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="segments live in /dev/shm")
-
-
-def segments():
-    return {p.name for p in Path("/dev/shm").glob("oxp_*")}
-
-
-@pytest.fixture
-def no_leaks():
-    before = segments()
-    yield
-    assert segments() - before == set()
+pytestmark = [
+    pytest.mark.skipif(sys.platform != "linux", reason="segments live in /dev/shm"),
+    pytest.mark.timeout(180),
+]
+WAIT = 60
 
 
 def put_lambda(queue):
@@ -63,6 +57,63 @@ def test_futures_send_arrays_through_shared_memory_both_ways(method):
             executor.submit(lambda: 1 / 0).result(timeout=60)
         assert "ZeroDivisionError" in str(raised.value.__cause__)
         del kept
+
+
+@pytest.fixture
+def installed():
+    oxmp.install()
+    try:
+        yield
+    finally:
+        oxmp.uninstall()
+
+
+@pytest.mark.usefixtures("no_leaks", "installed")
+@pytest.mark.parametrize("method", ["spawn", "fork"])
+def test_install_switches_the_stdlibs_own_pools(method):
+    ctx = multiprocessing.get_context(method)
+    with concurrent.futures.ProcessPoolExecutor(2, mp_context=ctx) as executor:
+        assert executor.submit(lambda x: x + 1, 1).result(WAIT) == 2
+        array = np.arange(1 << 18, dtype="f8")
+        assert (executor.submit(lambda a: a * 2, array).result(WAIT) == array * 2).all()
+    with ctx.Pool(2) as pool:
+        assert pool.map(lambda x: x * 3, range(4)) == [0, 3, 6, 9]
+    queue = ctx.Queue()
+    queue.put(lambda: "through the stdlib's queue")
+    assert queue.get(timeout=WAIT)() == "through the stdlib's queue"
+
+
+@pytest.mark.usefixtures("no_leaks")
+def test_uninstall_puts_the_stdlib_back():
+    oxmp.install()
+    oxmp.uninstall()
+    ctx = multiprocessing.get_context("fork")
+    with concurrent.futures.ProcessPoolExecutor(1, mp_context=ctx) as executor:
+        with pytest.raises((pickle.PicklingError, AttributeError)):
+            executor.submit(lambda: 1).result(WAIT)
+    from multiprocessing import connection, queues, reduction
+
+    assert queues._ForkingPickler is connection._ForkingPickler is reduction.ForkingPickler
+    assert reduction.ForkingPickler.__module__ == "multiprocessing.reduction"
+
+
+def set_item(proxy, key, value):
+    proxy[key] = value
+
+
+@pytest.mark.usefixtures("no_leaks")
+@pytest.mark.parametrize("method", ["spawn", "fork"])
+def test_manager_proxies_and_registered_reducers_pass_as_the_stdlib_passes_them(method):
+    ctx = oxmp.get_context(method)
+    with ctx.Manager() as manager, ctx.Pool(1) as pool:
+        table = manager.dict()
+        pool.apply(set_item, (table, "from", "worker"))
+        pool.apply(lambda proxy: proxy.update(by="lambda"), (table,))
+        assert dict(table) == {"from": "worker", "by": "lambda"}
+        # A pipe end crosses by ForkingPickler's registered reducer.
+        ours, theirs = ctx.Pipe()
+        pool.apply(lambda conn: conn.send(os.getpid()), (theirs,))
+        assert ours.poll(WAIT) and ours.recv() != os.getpid()
 
 
 def test_a_segment_of_another_family_is_refused():

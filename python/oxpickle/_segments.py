@@ -121,6 +121,10 @@ def remove(name: str) -> None:
         pass
 
 
+def exists(name: str) -> bool:
+    return (SHM_DIR / name).exists()
+
+
 def sweep(pid: int) -> list[str]:
     """Removes every segment process `pid` made and left behind (a worker
     that died, a message never received); returns their names."""

@@ -8,11 +8,8 @@ reference (``oxpickle.shared``), is named with no copy at all. ``loads``
 maps the segments the descriptors name and hands them to the unpickler as
 its buffers.
 
-``Envelope`` carries an object through code that pickles with the
-standard library (multiprocessing's queues, pipes and process start-up):
-the stdlib's pickler calls its ``__reduce__``, which pickles the object with
-oxpickle, and the stdlib's unpickler on the other side calls ``open`` on
-what that made. Neither end's multiprocessing needs changing.
+The envelopes that carry these pickles through the standard library's
+pipes and queues are in ``_envelopes``.
 """
 
 from __future__ import annotations
@@ -77,7 +74,7 @@ def dumps(obj: Any) -> tuple[bytes, list[Descriptor]]:
         pickler.dump(obj)
         return out.getvalue(), descriptors
     except BaseException:
-        _remove_transient(descriptors)
+        remove_transient(descriptors)
         raise
 
 
@@ -97,14 +94,19 @@ def loads(stream: bytes, descriptors: list[Descriptor]) -> Any:
             checked[at] = (name, offset, length, False, is_shared, readonly)
     finally:
         # A message that cannot be opened is dead: its other segments too.
-        _remove_transient(checked)
+        remove_transient(checked)
     return _loads(stream, buffers=buffers)
 
 
-def _remove_transient(descriptors: list[Descriptor]) -> None:
-    for name, _, _, transient, _, _ in descriptors:
-        if transient:
-            _segments.remove(name)
+def transient_segments(descriptors: list[Descriptor]) -> list[str]:
+    """The segments made for this one message, which its receiver removes."""
+    return [name for name, _, _, transient, _, _ in descriptors if transient]
+
+
+def remove_transient(descriptors: list[Descriptor]) -> None:
+    """Removes a message's own segments: it will not be received."""
+    for name in transient_segments(descriptors):
+        _segments.remove(name)
 
 
 def _as_list(descriptors: Any) -> list[Any]:
@@ -126,22 +128,3 @@ def _checked(descriptor: Any) -> Descriptor:
     ):
         raise UnpicklingError(f"bad shared-memory buffer descriptor {descriptor!r:.200}")
     return descriptor
-
-
-class Envelope:
-    """`obj`, pickled by oxpickle wherever the standard library pickles it."""
-
-    __slots__ = ("obj",)
-
-    def __init__(self, obj: Any) -> None:
-        self.obj = obj
-
-    def __reduce__(self) -> tuple[Any, tuple[bytes, list[Descriptor]]]:
-        return open_envelope, dumps(self.obj)
-
-
-def open_envelope(stream: bytes, descriptors: list[Descriptor]) -> Any:
-    """What an Envelope held, called by the receiver's unpickler."""
-    if not isinstance(stream, (bytes, bytearray)):
-        raise UnpicklingError("an oxpickle message's stream must be bytes")
-    return loads(stream, descriptors)

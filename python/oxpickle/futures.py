@@ -16,34 +16,32 @@ made) is removed when the executor shuts down.
 from __future__ import annotations
 
 import concurrent.futures
+import multiprocessing.queues
 import threading
 from collections.abc import Callable
+from concurrent.futures.process import _ResultItem
+from functools import partial
 from typing import Any
 
 from . import _segments
-from ._transport import Envelope
+from ._envelopes import Reply, Sealed, call_sealed, send
 from .multiprocessing import get_context
 
 
-class _Call(Envelope):
-    """A call's function and arguments; remembers the transient segments
-    its stream made, so they can be removed if the call is never made."""
-
-    __slots__ = ("segments",)
-
-    def __init__(self, obj: Any) -> None:
-        super().__init__(obj)
-        self.segments: list[str] = []
-
-    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
-        opener, (stream, descriptors) = super().__reduce__()
-        self.segments = [name for name, _, _, transient, _, _ in descriptors if transient]
-        return opener, (stream, descriptors)
+def _failed_call(error: Exception, work_id: int, exit_pid: int | None) -> _ResultItem:
+    return _ResultItem(work_id, exception=error, exit_pid=exit_pid)
 
 
-def _run(call: tuple[Callable[..., Any], tuple[Any, ...], dict[str, Any]]) -> Envelope:
-    fn, args, kwargs = call
-    return Envelope(fn(*args, **kwargs))
+class _Results(multiprocessing.queues.SimpleQueue):
+    """The queue workers put results in: each goes as a reply, which
+    becomes the call's error where the parent cannot load it (instead of
+    breaking the pool)."""
+
+    def put(self, obj: Any) -> None:
+        if not isinstance(obj, _ResultItem):  # a worker's pid, as it exits
+            super().put(obj)
+            return
+        send(Reply(obj, _failed_call, (obj.work_id, obj.exit_pid)), super().put)
 
 
 class ProcessPoolExecutor(concurrent.futures.ProcessPoolExecutor):
@@ -61,31 +59,37 @@ class ProcessPoolExecutor(concurrent.futures.ProcessPoolExecutor):
             # The stdlib's rule: a worker that exits needs spawn by default.
             method = "spawn"
         self._worker_pids: set[int] = set()
-        self._calls: set[_Call] = set()
+        self._calls: set[Sealed] = set()
         self._calls_lock = threading.Lock()
+        context = get_context(method)
         super().__init__(
             max_workers,
-            get_context(method),
+            context,
             initializer,
             initargs,
             max_tasks_per_child=max_tasks_per_child,
         )
+        # Made by the stdlib's __init__, before any worker starts.
+        self._result_queue.close()
+        self._result_queue = _Results(ctx=context)
 
     def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
-        call = _Call((fn, args, kwargs))
+        # Sealed here, so what cannot be pickled fails in the caller; the
+        # worker opens it inside the call, so what cannot be loaded fails
+        # the call.
+        call = Sealed((fn, args, kwargs))
         with self._calls_lock:
             self._calls.add(call)
-        future = super().submit(_run, call)
+        future = send(call, partial(super().submit, call_sealed))
         future.add_done_callback(lambda _: self._forget(call))
         return future
 
-    def _forget(self, call: _Call) -> None:
+    def _forget(self, call: Sealed) -> None:
         with self._calls_lock:
             self._calls.discard(call)
         # The worker removed them when it opened the call; a call never
         # opened (cancelled, or its worker died) leaves them here.
-        for name in call.segments:
-            _segments.remove(name)
+        call.discard()
 
     def _spawn_process(self) -> None:
         before = set(self._processes)
@@ -99,7 +103,6 @@ class ProcessPoolExecutor(concurrent.futures.ProcessPoolExecutor):
         with self._calls_lock:
             calls, self._calls = list(self._calls), set()
         for call in calls:
-            for name in call.segments:
-                _segments.remove(name)
+            call.discard()
         for pid in self._worker_pids:
             _segments.sweep(pid)

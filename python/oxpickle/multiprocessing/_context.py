@@ -3,11 +3,15 @@ process boundary pickled by oxpickle.
 
 multiprocessing binds its pickler by name at import, so these types change
 what they hand it instead: each object a queue, a pipe or a process start
-sends goes out in an `Envelope`, which the stdlib's pickler turns into an
-oxpickle stream (big buffers in shared memory) and the stdlib's unpickler
-on the other side opens. The receiving end needs no patch, and reducers
-registered with ``copyreg`` or ``ForkingPickler.register`` keep working:
-oxpickle honours both.
+sends goes out in an envelope (``_envelopes``), which the stdlib's pickler
+passes through as an oxpickle stream (big buffers in shared memory) and the
+stdlib's unpickler on the other side opens. The receiving end needs no
+patch, and reducers registered with ``copyreg`` or
+``ForkingPickler.register`` keep working: oxpickle honours both.
+
+A pool's tasks go sealed, opened by the worker inside the task, and its
+results as replies: a task or a result that cannot be loaded fails that
+call, with the error in the caller, and the pool goes on.
 """
 
 from __future__ import annotations
@@ -15,18 +19,19 @@ from __future__ import annotations
 import multiprocessing
 import multiprocessing.pool
 import multiprocessing.queues
+from functools import partial
 from multiprocessing import connection, context, reduction
 from typing import Any
 
 from .. import _segments
-from .._transport import Envelope
+from .._envelopes import Envelope, Reply, Sealed, call_sealed, send
 
 
 class Connection(connection.Connection):
     """A pipe end whose ``send`` pickles with oxpickle."""
 
     def send(self, obj: Any) -> None:
-        super().send(Envelope(obj))
+        send(Envelope(obj), super().send)
 
 
 def _as_ours(conn: connection.Connection) -> Connection:
@@ -56,12 +61,12 @@ def Pipe(duplex: bool = True) -> tuple[Connection, Connection]:
 
 class Queue(multiprocessing.queues.Queue):
     def put(self, obj: Any, block: bool = True, timeout: float | None = None) -> None:
-        super().put(Envelope(obj), block, timeout)
+        send(Envelope(obj), partial(super().put, block=block, timeout=timeout))
 
 
 class JoinableQueue(multiprocessing.queues.JoinableQueue):
     def put(self, obj: Any, block: bool = True, timeout: float | None = None) -> None:
-        super().put(Envelope(obj), block, timeout)
+        send(Envelope(obj), partial(super().put, block=block, timeout=timeout))
 
 
 class SimpleQueue(multiprocessing.queues.SimpleQueue):
@@ -74,7 +79,7 @@ class SimpleQueue(multiprocessing.queues.SimpleQueue):
         _as_ours(self._writer)
 
     def put(self, obj: Any) -> None:
-        super().put(Envelope(obj))
+        send(Envelope(obj), super().put)
 
 
 class _Sent:
@@ -91,13 +96,64 @@ def _rebuilt_process(cls: type, state: dict[str, Any]) -> Any:
     return process
 
 
+class _TaskSender:
+    """Sends a pool's tasks sealed, and remembers the segments they made
+    until the pool ends: a worker removes a task's segments when it opens
+    it, but a task never opened (the pool terminated) leaves them."""
+
+    # Names kept before those already removed are forgotten.
+    PRUNE_AT = 1024
+
+    def __init__(self, send: Any) -> None:
+        self._send = send
+        self.segments: set[str] = set()
+
+    def __call__(self, task: Any) -> None:
+        if task is None:  # a worker's sentinel
+            self._send(None)
+            return
+        job, index, function, args, kwargs = task
+        sealed = Sealed((function, args, kwargs))
+        send(sealed, lambda sealed: self._send((job, index, call_sealed, (sealed,), {})))
+        if sealed.segments:
+            if len(self.segments) >= self.PRUNE_AT:
+                self.segments = {name for name in self.segments if _segments.exists(name)}
+            self.segments.update(sealed.segments)
+
+
+def _failed_task(error: Exception, job: int, index: int) -> tuple[int, int, tuple[bool, Exception]]:
+    return job, index, (False, error)
+
+
+class _PoolResults(multiprocessing.queues.SimpleQueue):
+    """The queue a pool's workers put results in: each goes as a reply,
+    which becomes the task's error where the parent cannot load it."""
+
+    def put(self, obj: Any) -> None:
+        if obj is None:  # the parent's sentinel for its result thread
+            super().put(obj)
+            return
+        job, index, _ = obj
+        send(Reply(obj, _failed_task, (job, index)), super().put)
+
+
 class Pool(multiprocessing.pool.Pool):
-    """``multiprocessing.Pool``; what its workers leave in shared memory
-    (a worker killed mid-task) is removed when it is joined or terminated."""
+    """``multiprocessing.Pool``; what its tasks and workers leave in shared
+    memory (a task never run, a worker killed mid-task) is removed when the
+    pool is joined or terminated."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         self._worker_pids: set[int] = set()
         super().__init__(*args, **kwargs)
+
+    def _setup_queues(self) -> None:
+        stdlib_context = self._ctx.get_context()
+        # Tasks are sealed by the sender, so the queue itself is the stdlib's.
+        self._inqueue = multiprocessing.queues.SimpleQueue(ctx=stdlib_context)
+        self._outqueue = _PoolResults(ctx=stdlib_context)
+        self._task_sender = _TaskSender(self._inqueue._writer.send)
+        self._quick_put = self._task_sender
+        self._quick_get = self._outqueue._reader.recv
 
     def _repopulate_pool(self) -> Any:
         # Also run by the pool's maintenance thread as workers exit.
@@ -114,6 +170,8 @@ class Pool(multiprocessing.pool.Pool):
         self._sweep()
 
     def _sweep(self) -> None:
+        for name in self._task_sender.segments:
+            _segments.remove(name)
         for pid in self._worker_pids:
             _segments.sweep(pid)
 
@@ -136,8 +194,17 @@ def _context_type(base: type[context.BaseContext], process: type) -> type:
     return type(base.__name__, (base,), namespace)
 
 
+class _InFamily:
+    """A process started with the family's token in its environment, so it
+    maps the segments its parent makes (and they it)."""
+
+    def start(self) -> None:
+        _segments.family()
+        super().start()  # type: ignore[misc]
+
+
 def _process_type(base: type, sent: bool) -> type:
-    bases = (_Sent, base) if sent else (base,)
+    bases = (_InFamily, _Sent, base) if sent else (_InFamily, base)
     return type(base.__name__, bases, {"__module__": __name__})
 
 

@@ -24,7 +24,7 @@ import threading
 from multiprocessing import connection, process, queues, reduction, sharedctypes
 from typing import Any
 
-from .._transport import Envelope, dumps, loads
+from .._envelopes import Envelope, open_envelope
 
 _STDLIB = reduction.ForkingPickler
 # (module or class, attribute) for every place the stdlib binds it.
@@ -44,12 +44,12 @@ class _InstallingEnvelope(Envelope):
     __slots__ = ()
 
     def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
-        return _open_and_install, dumps(self.obj)
+        return _open_and_install, (self.stream, self.descriptors)
 
 
 def _open_and_install(stream: bytes, descriptors: list[Any]) -> Any:
     install()
-    return loads(stream, descriptors)
+    return open_envelope(stream, descriptors)
 
 
 class ForkingPickler(_STDLIB):

@@ -1,0 +1,146 @@
+"""Bad input and lost work through live pools: each failure is an error in
+the caller, the pool goes on working, and no shared-memory segment is left
+behind (the `no_leaks` fixture checks /dev/shm after every test)."""
+
+import os
+import sys
+from concurrent.futures.process import BrokenProcessPool
+
+import pytest
+
+np = pytest.importorskip("numpy")
+
+import oxpickle.multiprocessing as oxmp  # noqa: E402
+import process_helpers as helpers  # noqa: E402
+from oxpickle import UnpicklingError, shared  # noqa: E402
+from oxpickle._envelopes import Sealed  # noqa: E402
+from oxpickle.futures import ProcessPoolExecutor  # noqa: E402
+from process_helpers import no_leaks  # noqa: E402, F401 (the fixture)
+
+pytestmark = [
+    pytest.mark.skipif(sys.platform != "linux", reason="segments live in /dev/shm"),
+    pytest.mark.timeout(180),
+    pytest.mark.usefixtures("no_leaks"),
+]
+WAIT = 60
+
+
+def sealed_with(stream: bytes, descriptors: list) -> Sealed:
+    """A message as a peer could forge it: any stream, any descriptors."""
+    sealed = Sealed.__new__(Sealed)
+    sealed.stream, sealed.descriptors = stream, descriptors
+    return sealed
+
+
+def forged_messages(family_segment: str) -> list[tuple[Sealed, str]]:
+    """(message, what the error says) for each kind of bad input."""
+    return [
+        (sealed_with(b"\x80\x05garbage", []), "could not load"),
+        (sealed_with(b"\x80\x05\x95", []), "could not load"),  # truncated
+        (sealed_with(b"N.", [("oxp_0000_1_1", 0, 8, True, False, False)]), "did not make"),
+        (sealed_with(b"N.", [("../../etc/passwd", 0, 8, False, True, False)]), "did not make"),
+        (sealed_with(b"N.", [(family_segment, 0, 8, True, False, False)]), "is gone"),
+        (sealed_with(b"N.", [("x", -1, 8, True, False, False)]), "descriptor"),
+        (sealed_with(b"N.", "not a list"), "list of descriptors"),
+    ]
+
+
+def gone_segment_name() -> str:
+    from oxpickle import _segments
+
+    return f"{_segments.process_prefix(os.getpid())}999999"
+
+
+@pytest.mark.parametrize("method", helpers.METHODS)
+def test_the_executor_reports_bad_input_and_goes_on(method):
+    with ProcessPoolExecutor(2, mp_context=oxmp.get_context(method)) as executor:
+        # The worker cannot load the call.
+        with pytest.raises(UnpicklingError, match="could not load what it was sent"):
+            executor.submit(len, helpers.LoadsOnlyWhereMade()).result(WAIT)
+        # The parent cannot load the result.
+        with pytest.raises(UnpicklingError, match="could not load what it was sent"):
+            executor.submit(helpers.make_unloadable).result(WAIT)
+        # Forged streams and descriptors, opened in the worker.
+        for message, error in forged_messages(gone_segment_name()):
+            with pytest.raises(UnpicklingError, match=error):
+                executor.submit(helpers.open_sealed, message).result(WAIT)
+        # What cannot be pickled fails in the caller, where it was passed.
+        with pytest.raises(TypeError, match="lock"):
+            executor.submit(len, [__import__("threading").Lock()])
+        assert executor.submit(lambda: 42).result(WAIT) == 42
+
+
+@pytest.mark.parametrize("method", ["spawn", "fork"])
+def test_the_pool_reports_bad_input_and_goes_on(method):
+    with oxmp.get_context(method).Pool(2) as pool:
+        with pytest.raises(UnpicklingError, match="could not load what it was sent"):
+            pool.apply(len, (helpers.LoadsOnlyWhereMade(),))
+        with pytest.raises(UnpicklingError, match="could not load what it was sent"):
+            pool.apply(helpers.make_unloadable)
+        for message, error in forged_messages(gone_segment_name()):
+            with pytest.raises(UnpicklingError, match=error):
+                pool.apply_async(helpers.open_sealed, (message,)).get(WAIT)
+        with pytest.raises(TypeError, match="lock"):
+            pool.apply(len, ([__import__("threading").Lock()],))
+        assert pool.map(lambda x: -x, range(3)) == [0, -1, -2]
+
+
+@pytest.mark.parametrize("method", ["spawn", "fork"])
+def test_a_removed_segment_is_a_clear_error_in_the_caller(method):
+    before = helpers.segments()
+    kept = shared.copy(np.arange(helpers.BIG, dtype="f8"))
+    (name,) = helpers.segments() - before
+    with ProcessPoolExecutor(1, mp_context=oxmp.get_context(method)) as executor:
+        assert executor.submit(lambda a: float(a[-1]), kept).result(WAIT) == helpers.BIG - 1
+        os.unlink(helpers.SHM / name)
+        with pytest.raises(UnpicklingError, match="is gone"):
+            executor.submit(lambda a: float(a[-1]), kept).result(WAIT)
+        assert executor.submit(lambda: "still working").result(WAIT) == "still working"
+
+
+@pytest.mark.parametrize("method", ["spawn", "fork"])
+def test_a_worker_killed_mid_task_leaves_no_segment(method):
+    with ProcessPoolExecutor(2, mp_context=oxmp.get_context(method)) as executor:
+        waiting = [executor.submit(helpers.sleep_then_return, 2, np.ones(helpers.BIG))]
+        with pytest.raises(BrokenProcessPool):
+            executor.submit(helpers.die_holding_a_segment).result(WAIT)
+        for future in waiting:
+            with pytest.raises(BrokenProcessPool):
+                future.result(WAIT)
+    pool = oxmp.get_context(method).Pool(1)
+    try:
+        pool.apply_async(helpers.die_holding_a_segment)
+        queued = pool.apply_async(helpers.sleep_then_return, (0, np.ones(helpers.BIG)))
+        # The stdlib's pool loses the task of a killed worker; the next
+        # worker runs the queued one.
+        assert queued.get(WAIT).shape == (helpers.BIG,)
+    finally:
+        pool.terminate()
+
+
+@pytest.mark.parametrize("method", ["spawn", "fork"])
+def test_the_parent_raising_leaves_no_segment(method):
+    ctx = oxmp.get_context(method)
+    with pytest.raises(RuntimeError, match="the parent gave up"):
+        with ProcessPoolExecutor(1, mp_context=ctx) as executor:
+            for _ in range(4):
+                executor.submit(helpers.sleep_then_return, 0.5, np.ones(helpers.BIG))
+            raise RuntimeError("the parent gave up")
+    with pytest.raises(RuntimeError, match="the parent gave up"):
+        with ctx.Pool(1) as pool:
+            for _ in range(4):
+                pool.apply_async(helpers.sleep_then_return, (0.5, np.ones(helpers.BIG)))
+            raise RuntimeError("the parent gave up")
+
+
+@pytest.mark.parametrize("method", ["spawn", "fork"])
+def test_results_never_collected_leave_no_segment(method):
+    ctx = oxmp.get_context(method)
+    with ProcessPoolExecutor(2, mp_context=ctx) as executor:
+        for _ in range(3):
+            executor.submit(helpers.big_result)
+    pool = ctx.Pool(2)
+    for _ in range(3):
+        pool.apply_async(helpers.big_result)
+    pool.close()
+    pool.join()

@@ -59,6 +59,32 @@ def test_futures_send_arrays_through_shared_memory_both_ways(method):
         del kept
 
 
+def fill(array, value):
+    array[:] = value
+    return array
+
+
+@pytest.mark.usefixtures("no_leaks")
+@pytest.mark.parametrize("method", ["spawn", "fork"])
+def test_shared_arrays_travel_by_reference_private_unless_shared(method):
+    with ProcessPoolExecutor(1, mp_context=oxmp.get_context(method)) as executor:
+        private = shared.copy(np.zeros(1 << 18))
+        written = executor.submit(fill, private, 1.0).result(WAIT)
+        # The worker's writes stay its own; what it sends back is a copy.
+        assert (private == 0).all() and (written == 1).all()
+        assert shared.locate(pickle.PickleBuffer(written)) is None
+        common = shared.copy(np.zeros(1 << 18), share=True)
+        back = executor.submit(fill, common, 2.0).result(WAIT)
+        # Shared both ways: the same memory, no copy on the way back.
+        assert (common == 2).all() and (back == 2).all()
+        back[0] = 3.0
+        assert common[0] == 3.0
+        # Dropped as soon as it is sent: the message's own name keeps it.
+        future = executor.submit(lambda a: float(a.sum()), shared.copy(np.ones(1 << 18)))
+        assert future.result(WAIT) == 1 << 18
+        del private, written, common, back
+
+
 @pytest.fixture
 def installed():
     oxmp.install()
@@ -120,9 +146,9 @@ def test_a_segment_of_another_family_is_refused():
     from oxpickle import UnpicklingError, _transport
 
     with pytest.raises(UnpicklingError, match="did not make"):
-        _transport.loads(b"N.", [("oxp_0000_1_1", 0, 8, True, False, False)])
+        _transport.loads(b"N.", [("oxp_0000_1_1", 0, 8, False, False)])
     with pytest.raises(UnpicklingError, match="descriptor"):
-        _transport.loads(b"N.", [("../etc/passwd", -1, 8, True, False, False)])
+        _transport.loads(b"N.", [("../etc/passwd", -1, 8, False, False)])
 
 
 def test_a_gone_segment_is_a_clear_error():
@@ -130,4 +156,4 @@ def test_a_gone_segment_is_a_clear_error():
 
     name = f"{_segments.process_prefix(os.getpid())}999999"
     with pytest.raises(UnpicklingError, match="is gone"):
-        _transport.loads(b"N.", [(name, 0, 8, True, False, False)])
+        _transport.loads(b"N.", [(name, 0, 8, False, False)])

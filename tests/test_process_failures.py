@@ -37,10 +37,10 @@ def forged_messages(family_segment: str) -> list[tuple[Sealed, str]]:
     return [
         (sealed_with(b"\x80\x05garbage", []), "could not load"),
         (sealed_with(b"\x80\x05\x95", []), "could not load"),  # truncated
-        (sealed_with(b"N.", [("oxp_0000_1_1", 0, 8, True, False, False)]), "did not make"),
-        (sealed_with(b"N.", [("../../etc/passwd", 0, 8, False, True, False)]), "did not make"),
-        (sealed_with(b"N.", [(family_segment, 0, 8, True, False, False)]), "is gone"),
-        (sealed_with(b"N.", [("x", -1, 8, True, False, False)]), "descriptor"),
+        (sealed_with(b"N.", [("oxp_0000_1_1", 0, 8, False, False)]), "did not make"),
+        (sealed_with(b"N.", [("../../etc/passwd", 0, 8, True, False)]), "did not make"),
+        (sealed_with(b"N.", [(family_segment, 0, 8, False, False)]), "is gone"),
+        (sealed_with(b"N.", [("x", -1, 8, False, False)]), "descriptor"),
         (sealed_with(b"N.", "not a list"), "list of descriptors"),
     ]
 
@@ -86,25 +86,23 @@ def test_the_pool_reports_bad_input_and_goes_on(method):
 
 
 @pytest.mark.parametrize("method", ["spawn", "fork"])
-def test_a_removed_segment_is_a_clear_error_in_the_caller(method):
+def test_a_shared_array_whose_segment_was_removed_by_hand_is_copied(method):
     before = helpers.segments()
     kept = shared.copy(np.arange(helpers.BIG, dtype="f8"))
     (name,) = helpers.segments() - before
     with ProcessPoolExecutor(1, mp_context=oxmp.get_context(method)) as executor:
         assert executor.submit(lambda a: float(a[-1]), kept).result(WAIT) == helpers.BIG - 1
         os.unlink(helpers.SHM / name)
-        with pytest.raises(UnpicklingError, match="is gone"):
-            executor.submit(lambda a: float(a[-1]), kept).result(WAIT)
-        assert executor.submit(lambda: "still working").result(WAIT) == "still working"
+        assert executor.submit(lambda a: float(a[-1]), kept).result(WAIT) == helpers.BIG - 1
 
 
 @pytest.mark.parametrize("method", ["spawn", "fork"])
 def test_a_worker_killed_mid_task_leaves_no_segment(method):
-    with ProcessPoolExecutor(2, mp_context=oxmp.get_context(method)) as executor:
-        waiting = [executor.submit(helpers.sleep_then_return, 2, np.ones(helpers.BIG))]
-        with pytest.raises(BrokenProcessPool):
-            executor.submit(helpers.die_holding_a_segment).result(WAIT)
-        for future in waiting:
+    with ProcessPoolExecutor(1, mp_context=oxmp.get_context(method)) as executor:
+        dying = executor.submit(helpers.die_holding_a_segment)
+        # Queued behind it, with a segment the worker never opens.
+        waiting = executor.submit(helpers.sleep_then_return, 0, np.ones(helpers.BIG))
+        for future in (dying, waiting):
             with pytest.raises(BrokenProcessPool):
                 future.result(WAIT)
     pool = oxmp.get_context(method).Pool(1)

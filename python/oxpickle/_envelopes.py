@@ -41,12 +41,12 @@ class Envelope:
 
     @property
     def segments(self) -> list[str]:
-        """The segments made for this message, which its receiver removes."""
-        return _transport.transient_segments(self.descriptors)
+        """The segment names this message owns, which its receiver removes."""
+        return _transport.segment_names(self.descriptors)
 
     def discard(self) -> None:
         """Removes the message's segments: it was not sent."""
-        _transport.remove_transient(self.descriptors)
+        _transport.remove_segments(self.descriptors)
 
     def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
         return open_envelope, (self.stream, self.descriptors)

@@ -11,12 +11,14 @@ A segment is a file in ``/dev/shm`` (POSIX shared memory) named
 * ``pid`` is the process that made it, so the owner of a pool can remove
   what a worker left behind when the worker died.
 
-A *transient* segment carries one message: the receiver maps it and
-removes its name at once, so the memory lives exactly as long as the
-objects that use it, and is unlinked exactly once. A *kept* segment
-(``oxpickle.shared.empty``) belongs to the process that made it, which
-removes it when its array is garbage collected; receivers map it and leave
-the name alone.
+Every name a message carries is the message's own: a segment made for it,
+or, for memory that already lies in a segment (``oxpickle.shared``), a
+second name (a hard link) for that segment's memory. The receiver maps
+it and removes the name at once, so the memory lives exactly as long as
+the objects that use it, whatever the sender does meanwhile, and each name
+is unlinked exactly once. A receiver of shared memory keeps the name
+instead, renamed as its own, so the memory can travel on by reference; it
+is removed with the receiver's mapping.
 
 What a message never received leaves behind is removed by the owner of the
 pool when it shuts down (``sweep``, by the pid of each worker and its own)
@@ -72,10 +74,14 @@ _counter = itertools.count()
 _lock = threading.Lock()
 
 
+def _new_name() -> str:
+    with _lock:
+        return f"{process_prefix(os.getpid())}{next(_counter)}"
+
+
 def create(size: int) -> tuple[str, mmap.mmap]:
     """A new segment of `size` bytes (at least one), mapped for writing."""
-    with _lock:
-        name = f"{process_prefix(os.getpid())}{next(_counter)}"
+    name = _new_name()
     fd = os.open(SHM_DIR / name, os.O_CREAT | os.O_EXCL | os.O_RDWR, 0o600)
     try:
         os.ftruncate(fd, max(size, 1))
@@ -85,6 +91,24 @@ def create(size: int) -> tuple[str, mmap.mmap]:
         raise
     finally:
         os.close(fd)
+
+
+def link(name: str) -> str | None:
+    """A new name of this process's for the memory of segment `name`; None
+    if that name is gone (removed by hand: the memory is then copied)."""
+    new = _new_name()
+    try:
+        os.link(SHM_DIR / name, SHM_DIR / new)
+    except FileNotFoundError:
+        return None
+    return new
+
+
+def adopt(name: str) -> str:
+    """Renames a received segment as one of this process's."""
+    new = _new_name()
+    os.rename(SHM_DIR / name, SHM_DIR / new)
+    return new
 
 
 def attach(name: str, size: int, *, shared: bool) -> mmap.mmap:

@@ -33,8 +33,10 @@ _threshold = DEFAULT_THRESHOLD
 # read live so later registrations count.
 REDUCERS = ChainMap(reduction.ForkingPickler._extra_reducers, copyreg.dispatch_table)
 
-# (segment name, offset, length, transient, shared, readonly)
-Descriptor = tuple[str, int, int, bool, bool, bool]
+# (segment name, offset, length, shared, readonly). The name is the
+# message's own: the receiver removes it (or, for shared memory, takes it as
+# its own), and a message never received leaves it to be swept.
+Descriptor = tuple[str, int, int, bool, bool]
 
 
 def set_threshold(nbytes: int) -> int:
@@ -58,11 +60,14 @@ def dumps(obj: Any) -> tuple[bytes, list[Descriptor]]:
             return True
         located = shared.locate(buffer)
         if located is not None:
+            # A second name for the same memory, which the message owns.
             name, offset, is_shared = located
-            descriptors.append((name, offset, raw.nbytes, False, is_shared, raw.readonly))
-            return False
+            link = _segments.link(name)
+            if link is not None:
+                descriptors.append((link, offset, raw.nbytes, is_shared, raw.readonly))
+                return False
         name, mapping = _segments.create(raw.nbytes)
-        descriptors.append((name, 0, raw.nbytes, True, False, raw.readonly))
+        descriptors.append((name, 0, raw.nbytes, False, raw.readonly))
         with mapping:
             mapping[: raw.nbytes] = raw.cast("B")
         return False
@@ -74,7 +79,7 @@ def dumps(obj: Any) -> tuple[bytes, list[Descriptor]]:
         pickler.dump(obj)
         return out.getvalue(), descriptors
     except BaseException:
-        remove_transient(descriptors)
+        remove_segments(descriptors)
         raise
 
 
@@ -82,30 +87,31 @@ def loads(stream: bytes, descriptors: list[Descriptor]) -> Any:
     """The object `dumps` made, its buffers mapped from their segments."""
     checked = [_checked(descriptor) for descriptor in _as_list(descriptors)]
     buffers = []
+    opened = 0
     try:
-        for at, (name, offset, length, transient, is_shared, readonly) in enumerate(checked):
+        for name, offset, length, is_shared, readonly in checked:
             mapping = _segments.attach(name, offset + length, shared=is_shared)
-            if transient:
-                _segments.remove(name)
+            if is_shared:
+                # Its writes are everyone's, so it may travel on by reference.
+                shared.adopt(mapping, name)
             else:
-                shared.keep(mapping, name, shared=is_shared, owned=False)
+                _segments.remove(name)
+            opened += 1
             view = memoryview(mapping)[offset : offset + length]
             buffers.append(view.toreadonly() if readonly else view)
-            checked[at] = (name, offset, length, False, is_shared, readonly)
     finally:
         # A message that cannot be opened is dead: its other segments too.
-        remove_transient(checked)
+        remove_segments(checked[opened:])
     return _loads(stream, buffers=buffers)
 
 
-def transient_segments(descriptors: list[Descriptor]) -> list[str]:
-    """The segments made for this one message, which its receiver removes."""
-    return [name for name, _, _, transient, _, _ in descriptors if transient]
+def segment_names(descriptors: list[Descriptor]) -> list[str]:
+    return [descriptor[0] for descriptor in descriptors]
 
 
-def remove_transient(descriptors: list[Descriptor]) -> None:
-    """Removes a message's own segments: it will not be received."""
-    for name in transient_segments(descriptors):
+def remove_segments(descriptors: list[Descriptor]) -> None:
+    """Removes the names a message owns: it will not be received."""
+    for name in segment_names(descriptors):
         _segments.remove(name)
 
 
@@ -118,7 +124,7 @@ def _as_list(descriptors: Any) -> list[Any]:
 def _checked(descriptor: Any) -> Descriptor:
     """A descriptor as `dumps` writes it; anything else is refused before a
     segment is touched."""
-    kinds = (str, int, int, bool, bool, bool)
+    kinds = (str, int, int, bool, bool)
     if not (
         isinstance(descriptor, tuple)
         and len(descriptor) == len(kinds)

@@ -9,9 +9,12 @@ writes stay its own (copy on write). ``share=True`` makes the mapping
 shared instead, both ways: every process that holds the array sees every
 write, as with ``multiprocessing.shared_memory``.
 
-The segment belongs to the process that made the array and is removed
-when that array (and every view of it) is garbage collected, or when the
-process family's first process exits.
+Each message carries a name of its own for the memory (a hard link),
+which the receiver removes, so the array may be dropped as soon as it is
+sent. The segment's own name belongs to the process that made the array and
+is removed when that array (and every view of it) is garbage collected, or
+when the process family's first process exits; the memory itself lives
+while any process maps it.
 """
 
 from __future__ import annotations
@@ -38,8 +41,7 @@ def empty(shape: Any, dtype: Any = float, *, share: bool = False) -> Any:
     dtype = np.dtype(dtype)
     size = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
     name, mapping = _segments.create(size)
-    weakref.finalize(mapping, _segments.remove, name)
-    keep(mapping, name, shared=share, owned=True)
+    _by_reference_under(mapping, name, shared=share)
     return np.ndarray(shape, dtype=dtype, buffer=mapping)
 
 
@@ -53,13 +55,16 @@ def copy(array: Any, *, share: bool = False) -> Any:
     return target
 
 
-def keep(mapping: mmap.mmap, name: str, *, shared: bool, owned: bool) -> None:
-    """Records that memory of `mapping` (segment `name`) may travel by
-    reference: always for a segment this process made (`owned`), and for a
-    received one only when `shared`, since a private mapping may hold
-    writes its segment does not."""
-    if not (owned or shared):
-        return
+def adopt(mapping: mmap.mmap, name: str) -> None:
+    """A received shared mapping travels on by reference, under a name of
+    this process's that is removed with it."""
+    _by_reference_under(mapping, _segments.adopt(name), shared=True)
+
+
+def _by_reference_under(mapping: mmap.mmap, name: str, *, shared: bool) -> None:
+    """Records that memory of `mapping` travels by reference, as links to
+    segment `name`, which this process owns and removes with the mapping."""
+    weakref.finalize(mapping, _segments.remove, name)
     start = ctypes.addressof(ctypes.c_char.from_buffer(mapping))
     key = id(mapping)
     with _lock:

@@ -35,7 +35,8 @@ test-cloudpickle: build
 demo: build-release
 	$(PY) -m oxpickle demo
 
-## bench: release build, side-by-side benchmark; QUICK=1 for a short run.
+## bench: release build, side-by-side benchmark (benches/results.md), then the
+## process pools (benches/processes_results.md); QUICK=1 for a short run.
 ## PYTHON=3.12 (any supported version after the project's 3.11) runs it on
 ## that CPython from the matrix's environments: full results in
 ## target/matrix/<version>/bench, the version's summary line in benches/results.md
@@ -50,6 +51,7 @@ endif
 ifeq ($(MATRIX_BENCH),)
 bench: build-release
 	$(PY) -m benches.run --update-readme $(if $(QUICK),--quick,)
+	$(PY) -m benches.processes $(if $(QUICK),--quick,)
 else
 bench:
 	python3 tools/matrix/run.py --cache $(MATRIX_CACHE) --bench $(MATRIX_BENCH) $(if $(QUICK),--quick,)

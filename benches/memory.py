@@ -31,11 +31,11 @@ from typing import TypeVar
 T = TypeVar("T")
 
 _STATUS = Path("/proc/self/status")
-_CLEAR_REFS = Path("/proc/self/clear_refs")
 
 
-def _status_kib(field: str) -> int:
-    for line in _STATUS.read_text().splitlines():
+def status_kib(field: str, pid: int | str = "self") -> int:
+    """A field of /proc/<pid>/status, in KiB (VmRSS, VmHWM, RssAnon, ...)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith(field + ":"):
             return int(line.split()[1])
     raise KeyError(field)
@@ -59,26 +59,28 @@ def _release_free_memory() -> None:
         _MALLOC_TRIM(0)
 
 
-def _reset_rss_peak() -> bool:
+def reset_rss_peak(pid: int | str = "self") -> bool:
+    """Sets process `pid`'s VmHWM back to its current RSS; False where the
+    kernel does not allow it."""
     try:
-        _CLEAR_REFS.write_text("5")
+        Path(f"/proc/{pid}/clear_refs").write_text("5")
     except OSError:
         return False
     return True
 
 
 def rss_peak_supported() -> bool:
-    return _STATUS.exists() and _reset_rss_peak()
+    return _STATUS.exists() and reset_rss_peak()
 
 
 def rss_growth_at_peak(call: Callable[[], T]) -> tuple[int | None, T]:
     """``call()``'s result, and how many bytes the RSS grew by at its highest point."""
     _release_free_memory()
-    if not _reset_rss_peak():
+    if not reset_rss_peak():
         return None, call()
-    before = _status_kib("VmRSS")
+    before = status_kib("VmRSS")
     result = call()
-    peak = _status_kib("VmHWM")
+    peak = status_kib("VmHWM")
     return max(0, peak - before) * 1024, result
 
 

@@ -32,6 +32,7 @@ def run_module(module: str, argv: list[str]) -> subprocess.CompletedProcess[str]
 def main(argv: list[str]) -> int:
     return run_module("benches.run", argv).returncode
 
+
 # Every workload at a size that builds in milliseconds (W1: 500 records,
 # W8: 10 functions, so each of the five function kinds appears).
 TINY = 0.005
@@ -119,6 +120,21 @@ def test_runner_quick_single_round_writes_table_and_json(tmp_path: Path) -> None
         assert len(labels[library]["samples_ns"]["dumps"]) == 1
         assert labels[library]["size_bytes"] > 0
     assert labels["pickle"]["operations"]["dumps"]["speedup_vs_pickle"] == 1.0
+
+
+def test_the_processes_benchmark_runs_every_pool_on_every_row(tmp_path: Path) -> None:
+    out = tmp_path / "processes.md"
+    done = run_module(
+        "benches.processes", ["--rounds", "1", "--scale", "0.0005", "--out", str(out)]
+    )
+    assert done.returncode == 0, done.stderr
+    table = out.read_text(encoding="utf-8")
+    for row in ("P1", "P2", "P3", "P4"):
+        assert f"**{row} · " in table
+    for pool in ("oxpickle executor", "oxpickle Pool", "stdlib spawn", "stdlib fork"):
+        assert f"| {pool} |" in table
+    assert "| loky + cloudpickle |" in table and "| loky + oxpickle |" in table
+    assert table.count("refuses a lambda") == 4  # the stdlib's two pools on P3 and P4
 
 
 def test_runner_filters_libraries_and_marks_unsupported_ones(tmp_path: Path) -> None:

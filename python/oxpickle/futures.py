@@ -19,7 +19,7 @@ import concurrent.futures
 import multiprocessing.queues
 import threading
 from collections.abc import Callable
-from concurrent.futures.process import _ResultItem
+from concurrent.futures.process import _ResultItem, _SafeQueue
 from functools import partial
 from typing import Any
 
@@ -42,6 +42,24 @@ class _Results(multiprocessing.queues.SimpleQueue):
             super().put(obj)
             return
         send(Reply(obj, _failed_call, (obj.work_id, obj.exit_pid)), super().put)
+
+
+# The stdlib queues one call beyond its workers, so a worker that finishes
+# waits for the executor's thread to hand it the next: small calls then run
+# at the pace of thread switches. A deeper queue keeps each worker busy; a
+# queued call can no longer be cancelled, as with a running one.
+CALLS_QUEUED_PER_WORKER = 8
+
+
+def _deeper(queue: _SafeQueue, size: int, context: Any) -> _SafeQueue:
+    """A call queue as the stdlib's `queue`, holding `size` calls; the
+    attributes it is made with differ between versions."""
+    attributes = ("pending_work_items", "shutdown_lock", "thread_wakeup")
+    made_with = {name: getattr(queue, name) for name in attributes if hasattr(queue, name)}
+    deeper = _SafeQueue(size, ctx=context, **made_with)
+    deeper._ignore_epipe = queue._ignore_epipe
+    queue.close()
+    return deeper
 
 
 class ProcessPoolExecutor(concurrent.futures.ProcessPoolExecutor):
@@ -72,6 +90,9 @@ class ProcessPoolExecutor(concurrent.futures.ProcessPoolExecutor):
         # Made by the stdlib's __init__, before any worker starts.
         self._result_queue.close()
         self._result_queue = _Results(ctx=context)
+        self._call_queue = _deeper(
+            self._call_queue, self._max_workers * CALLS_QUEUED_PER_WORKER, context
+        )
 
     def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
         # Sealed here, so what cannot be pickled fails in the caller; the

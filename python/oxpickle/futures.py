@@ -19,7 +19,7 @@ import concurrent.futures
 import multiprocessing.queues
 import threading
 from collections.abc import Callable
-from concurrent.futures.process import _ResultItem, _SafeQueue
+from concurrent.futures.process import _ResultItem, _SafeQueue, _ThreadWakeup
 from functools import partial
 from typing import Any
 
@@ -51,12 +51,33 @@ class _Results(multiprocessing.queues.SimpleQueue):
 CALLS_QUEUED_PER_WORKER = 8
 
 
-def _deeper(queue: _SafeQueue, size: int, context: Any) -> _SafeQueue:
+class _CoalescingWakeup(_ThreadWakeup):
+    """Wakes the executor's thread once for all the submits made before it
+    looks: the stdlib's writes to its pipe on every submit, and the thread
+    wakes, polls and drains for each. A submit whose wakeup is skipped put
+    its call in the queue before the pending wakeup is drained, and the
+    thread reads that queue after every drain."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._pending = False
+
+    def wakeup(self) -> None:
+        if not self._pending:
+            self._pending = True
+            super().wakeup()
+
+    def clear(self) -> None:
+        super().clear()
+        self._pending = False
+
+
+def _deeper(queue: _SafeQueue, size: int, context: Any, wakeup: _ThreadWakeup) -> _SafeQueue:
     """A call queue as the stdlib's `queue`, holding `size` calls; the
     attributes it is made with differ between versions."""
-    attributes = ("pending_work_items", "shutdown_lock", "thread_wakeup")
+    attributes = ("pending_work_items", "shutdown_lock")
     made_with = {name: getattr(queue, name) for name in attributes if hasattr(queue, name)}
-    deeper = _SafeQueue(size, ctx=context, **made_with)
+    deeper = _SafeQueue(size, ctx=context, thread_wakeup=wakeup, **made_with)
     deeper._ignore_epipe = queue._ignore_epipe
     queue.close()
     return deeper
@@ -90,8 +111,13 @@ class ProcessPoolExecutor(concurrent.futures.ProcessPoolExecutor):
         # Made by the stdlib's __init__, before any worker starts.
         self._result_queue.close()
         self._result_queue = _Results(ctx=context)
+        self._executor_manager_thread_wakeup.close()
+        self._executor_manager_thread_wakeup = _CoalescingWakeup()
         self._call_queue = _deeper(
-            self._call_queue, self._max_workers * CALLS_QUEUED_PER_WORKER, context
+            self._call_queue,
+            self._max_workers * CALLS_QUEUED_PER_WORKER,
+            context,
+            self._executor_manager_thread_wakeup,
         )
 
     def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:

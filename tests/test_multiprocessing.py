@@ -14,6 +14,7 @@ np = pytest.importorskip("numpy")
 
 import oxpickle.multiprocessing as oxmp  # noqa: E402
 from oxpickle import shared  # noqa: E402
+from oxpickle._transport import references  # noqa: E402
 from oxpickle.futures import ProcessPoolExecutor  # noqa: E402
 from process_helpers import METHODS, no_leaks  # noqa: E402, F401 (the fixture)
 
@@ -72,7 +73,7 @@ def test_shared_arrays_travel_by_reference_private_unless_shared(method):
         written = executor.submit(fill, private, 1.0).result(WAIT)
         # The worker's writes stay its own; what it sends back is a copy.
         assert (private == 0).all() and (written == 1).all()
-        assert shared.locate(pickle.PickleBuffer(written)) is None
+        assert references.locate(pickle.PickleBuffer(written)) is None
         common = shared.copy(np.zeros(1 << 18), share=True)
         back = executor.submit(fill, common, 2.0).result(WAIT)
         # Shared both ways: the same memory, no copy on the way back.
@@ -83,6 +84,24 @@ def test_shared_arrays_travel_by_reference_private_unless_shared(method):
         future = executor.submit(lambda a: float(a.sum()), shared.copy(np.ones(1 << 18)))
         assert future.result(WAIT) == 1 << 18
         del private, written, common, back
+
+
+def worker_threshold():
+    from oxpickle._transport import messages
+
+    return messages._threshold
+
+
+def test_workers_inherit_the_threshold():
+    previous = shared.set_threshold(12345)
+    try:
+        for method in ("spawn", "fork"):
+            with ProcessPoolExecutor(1, mp_context=oxmp.get_context(method)) as executor:
+                assert executor.submit(worker_threshold).result(WAIT) == 12345
+    finally:
+        shared.set_threshold(previous)
+    with pytest.raises(ValueError, match="number of bytes"):
+        shared.set_threshold(-1)
 
 
 @pytest.fixture
@@ -143,17 +162,19 @@ def test_manager_proxies_and_registered_reducers_pass_as_the_stdlib_passes_them(
 
 
 def test_a_segment_of_another_family_is_refused():
-    from oxpickle import UnpicklingError, _transport
+    from oxpickle import UnpicklingError
+    from oxpickle._transport import messages
 
     with pytest.raises(UnpicklingError, match="did not make"):
-        _transport.loads(b"N.", [("oxp_0000_1_1", 0, 8, False, False)])
+        messages.loads(b"N.", [("oxp_0000_1_1", 0, 8, False, False)])
     with pytest.raises(UnpicklingError, match="descriptor"):
-        _transport.loads(b"N.", [("../etc/passwd", -1, 8, False, False)])
+        messages.loads(b"N.", [("../etc/passwd", -1, 8, False, False)])
 
 
 def test_a_gone_segment_is_a_clear_error():
-    from oxpickle import UnpicklingError, _segments, _transport
+    from oxpickle import UnpicklingError
+    from oxpickle._transport import messages, segments
 
-    name = f"{_segments.process_prefix(os.getpid())}999999"
+    name = f"{segments.process_prefix(os.getpid())}999999"
     with pytest.raises(UnpicklingError, match="is gone"):
-        _transport.loads(b"N.", [(name, 0, 8, False, False)])
+        messages.loads(b"N.", [(name, 0, 8, False, False)])

@@ -13,7 +13,7 @@ np = pytest.importorskip("numpy")
 import oxpickle.multiprocessing as oxmp  # noqa: E402
 import process_helpers as helpers  # noqa: E402
 from oxpickle import UnpicklingError, shared  # noqa: E402
-from oxpickle._envelopes import Sealed  # noqa: E402
+from oxpickle._transport.envelopes import Sealed  # noqa: E402
 from oxpickle.futures import ProcessPoolExecutor  # noqa: E402
 from process_helpers import no_leaks  # noqa: E402, F401 (the fixture)
 
@@ -46,9 +46,9 @@ def forged_messages(family_segment: str) -> list[tuple[Sealed, str]]:
 
 
 def gone_segment_name() -> str:
-    from oxpickle import _segments
+    from oxpickle._transport import segments
 
-    return f"{_segments.process_prefix(os.getpid())}999999"
+    return f"{segments.process_prefix(os.getpid())}999999"
 
 
 @pytest.mark.parametrize("method", helpers.METHODS)

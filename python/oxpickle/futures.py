@@ -23,8 +23,8 @@ from concurrent.futures.process import _ResultItem, _SafeQueue, _ThreadWakeup
 from functools import partial
 from typing import Any
 
-from . import _segments
-from ._envelopes import Reply, Sealed, call_sealed, send
+from ._transport import segments
+from ._transport.envelopes import Reply, Sealed, call_sealed, send
 from .multiprocessing import get_context
 
 
@@ -152,4 +152,4 @@ class ProcessPoolExecutor(concurrent.futures.ProcessPoolExecutor):
         for call in calls:
             call.discard()
         for pid in self._worker_pids:
-            _segments.sweep(pid)
+            segments.sweep(pid)

@@ -19,18 +19,9 @@ while any process maps it.
 
 from __future__ import annotations
 
-import ctypes
-import mmap
-import threading
-import weakref
 from typing import Any
 
-from . import _segments
-
-# id(mapping) → (weak reference to it, segment name, start address, shared):
-# the mappings whose memory travels by reference.
-_by_reference: dict[int, tuple[weakref.ref, str, int, bool]] = {}
-_lock = threading.Lock()
+from ._transport import messages, references, segments
 
 
 def empty(shape: Any, dtype: Any = float, *, share: bool = False) -> Any:
@@ -40,8 +31,8 @@ def empty(shape: Any, dtype: Any = float, *, share: bool = False) -> Any:
 
     dtype = np.dtype(dtype)
     size = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
-    name, mapping = _segments.create(size)
-    _by_reference_under(mapping, name, shared=share)
+    name, mapping = segments.create(size)
+    references.travel_by_reference(mapping, name, shared=share)
     return np.ndarray(shape, dtype=dtype, buffer=mapping)
 
 
@@ -55,47 +46,8 @@ def copy(array: Any, *, share: bool = False) -> Any:
     return target
 
 
-def adopt(mapping: mmap.mmap, name: str) -> None:
-    """A received shared mapping travels on by reference, under a name of
-    this process's that is removed with it."""
-    _by_reference_under(mapping, _segments.adopt(name), shared=True)
-
-
-def _by_reference_under(mapping: mmap.mmap, name: str, *, shared: bool) -> None:
-    """Records that memory of `mapping` travels by reference, as links to
-    segment `name`, which this process owns and removes with the mapping."""
-    weakref.finalize(mapping, _segments.remove, name)
-    start = ctypes.addressof(ctypes.c_char.from_buffer(mapping))
-    key = id(mapping)
-    with _lock:
-        _by_reference[key] = (weakref.ref(mapping, lambda _: _forget(key)), name, start, shared)
-
-
-def _forget(key: int) -> None:
-    with _lock:
-        _by_reference.pop(key, None)
-
-
-def locate(buffer: Any) -> tuple[str, int, bool] | None:
-    """Where a PickleBuffer's memory lies, when it is an array over a
-    mapping that travels by reference: (segment name, offset, shared)."""
-    raw = buffer.raw()
-    exporter = raw.obj
-    interface = getattr(exporter, "__array_interface__", None)
-    if not isinstance(interface, dict):
-        return None
-    address = interface["data"][0]
-    base = exporter
-    while base is not None and not isinstance(base, mmap.mmap):
-        base = base.obj if isinstance(base, memoryview) else getattr(base, "base", None)
-    if base is None:
-        return None
-    with _lock:
-        entry = _by_reference.get(id(base))
-    if entry is None or entry[0]() is not base:
-        return None
-    _, name, start, shared = entry
-    offset = address - start
-    if offset < 0 or offset + raw.nbytes > len(base):
-        return None
-    return name, offset, shared
+def set_threshold(nbytes: int) -> int:
+    """Buffers of at least `nbytes` travel in shared memory (default 1 MiB),
+    smaller ones in the pickle stream; returns the previous threshold.
+    Processes started afterwards inherit it."""
+    return messages.set_threshold(nbytes)

@@ -3,7 +3,7 @@ process boundary pickled by oxpickle.
 
 multiprocessing binds its pickler by name at import, so these types change
 what they hand it instead: each object a queue, a pipe or a process start
-sends goes out in an envelope (``_envelopes``), which the stdlib's pickler
+sends goes out in an envelope (``oxpickle._transport.envelopes``), which the stdlib's pickler
 passes through as an oxpickle stream (big buffers in shared memory) and the
 stdlib's unpickler on the other side opens. The receiving end needs no
 patch, and reducers registered with ``copyreg`` or
@@ -23,8 +23,8 @@ from functools import partial
 from multiprocessing import connection, context, reduction
 from typing import Any
 
-from .. import _segments
-from .._envelopes import Envelope, Reply, Sealed, call_sealed, send
+from .._transport import segments
+from .._transport.envelopes import Envelope, Reply, Sealed, call_sealed, send
 
 
 class Connection(connection.Connection):
@@ -117,7 +117,7 @@ class _TaskSender:
         send(sealed, lambda sealed: self._send((job, index, call_sealed, (sealed,), {})))
         if sealed.segments:
             if len(self.segments) >= self.PRUNE_AT:
-                self.segments = {name for name in self.segments if _segments.exists(name)}
+                self.segments = {name for name in self.segments if segments.exists(name)}
             self.segments.update(sealed.segments)
 
 
@@ -171,9 +171,9 @@ class Pool(multiprocessing.pool.Pool):
 
     def _sweep(self) -> None:
         for name in self._task_sender.segments:
-            _segments.remove(name)
+            segments.remove(name)
         for pid in self._worker_pids:
-            _segments.sweep(pid)
+            segments.sweep(pid)
 
 
 def _context_type(base: type[context.BaseContext], process: type) -> type:
@@ -199,7 +199,7 @@ class _InFamily:
     maps the segments its parent makes (and they it)."""
 
     def start(self) -> None:
-        _segments.family()
+        segments.family()
         super().start()  # type: ignore[misc]
 
 

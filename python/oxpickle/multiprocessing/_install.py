@@ -24,7 +24,7 @@ import threading
 from multiprocessing import connection, process, queues, reduction, sharedctypes
 from typing import Any
 
-from .._envelopes import Envelope, open_envelope
+from .._transport.envelopes import Envelope, open_envelope
 
 _STDLIB = reduction.ForkingPickler
 # (module or class, attribute) for every place the stdlib binds it.

@@ -26,9 +26,9 @@ import os
 from collections.abc import Callable
 from typing import Any
 
-from . import _transport
-from ._oxpickle import UnpicklingError
-from ._transport import Descriptor
+from .._oxpickle import UnpicklingError
+from . import messages
+from .messages import Descriptor
 
 
 class Envelope:
@@ -37,16 +37,16 @@ class Envelope:
     __slots__ = ("stream", "descriptors")
 
     def __init__(self, obj: Any) -> None:
-        self.stream, self.descriptors = _transport.dumps(obj)
+        self.stream, self.descriptors = messages.dumps(obj)
 
     @property
     def segments(self) -> list[str]:
         """The segment names this message owns, which its receiver removes."""
-        return _transport.segment_names(self.descriptors)
+        return messages.segment_names(self.descriptors)
 
     def discard(self) -> None:
         """Removes the message's segments: it was not sent."""
-        _transport.remove_segments(self.descriptors)
+        messages.remove_segments(self.descriptors)
 
     def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
         return open_envelope, (self.stream, self.descriptors)
@@ -56,7 +56,7 @@ def open_envelope(stream: bytes, descriptors: list[Descriptor]) -> Any:
     """What an envelope held; called by the receiver's unpickler."""
     if not isinstance(stream, (bytes, bytearray)):
         raise UnpicklingError("an oxpickle message's stream must be bytes")
-    return _transport.loads(stream, descriptors)
+    return messages.loads(stream, descriptors)
 
 
 def not_loaded(error: Exception) -> UnpicklingError:

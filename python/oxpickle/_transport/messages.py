@@ -4,29 +4,39 @@ crosses the pipe (PEP 574's out-of-band buffers, end to end).
 ``dumps`` pickles with protocol 5 and a buffer callback: a buffer under the
 threshold stays in the stream; a larger one goes into a transient segment
 (one copy), or, when it already lies in a segment that travels by
-reference (``oxpickle.shared``), is named with no copy at all. ``loads``
+reference (``oxpickle.shared``, ``references``), is named with no copy at all. ``loads``
 maps the segments the descriptors name and hands them to the unpickler as
 its buffers.
 
 The envelopes that carry these pickles through the standard library's
-pipes and queues are in ``_envelopes``.
+pipes and queues are in ``envelopes``.
 """
 
 from __future__ import annotations
 
 import copyreg
 import io
+import os
 from collections import ChainMap
 from multiprocessing import reduction
 from pickle import PickleBuffer
 from typing import Any
 
-from . import _segments, shared
-from ._oxpickle import Pickler, UnpicklingError
-from ._oxpickle import loads as _loads
+from .._oxpickle import Pickler, UnpicklingError
+from .._oxpickle import loads as _loads
+from . import references, segments
 
 DEFAULT_THRESHOLD = 1 << 20
-_threshold = DEFAULT_THRESHOLD
+# Processes started after set_threshold inherit it through the environment.
+THRESHOLD_VARIABLE = "OXPICKLE_SHM_THRESHOLD"
+
+
+def _inherited_threshold() -> int:
+    text = os.environ.get(THRESHOLD_VARIABLE, "")
+    return int(text) if text.isdigit() else DEFAULT_THRESHOLD
+
+
+_threshold = _inherited_threshold()
 
 # The reducers the stdlib's multiprocessing pickler uses: copyreg's, and
 # those registered with ForkingPickler.register (connections, sockets, ...),
@@ -40,13 +50,13 @@ Descriptor = tuple[str, int, int, bool, bool]
 
 
 def set_threshold(nbytes: int) -> int:
-    """Buffers of at least `nbytes` travel in shared memory (default 1 MiB);
-    returns the previous threshold. Set it before a pool starts, so its
-    workers inherit it."""
+    """Buffers of at least `nbytes` travel in shared memory; returns the
+    previous threshold."""
     global _threshold
     if not isinstance(nbytes, int) or nbytes < 0:
         raise ValueError(f"the threshold is a number of bytes, not {nbytes!r}")
     previous, _threshold = _threshold, nbytes
+    os.environ[THRESHOLD_VARIABLE] = str(nbytes)
     return previous
 
 
@@ -58,15 +68,15 @@ def dumps(obj: Any) -> tuple[bytes, list[Descriptor]]:
         raw = buffer.raw()
         if raw.nbytes < _threshold:
             return True
-        located = shared.locate(buffer)
+        located = references.locate(buffer)
         if located is not None:
             # A second name for the same memory, which the message owns.
             name, offset, is_shared = located
-            link = _segments.link(name)
+            link = segments.link(name)
             if link is not None:
                 descriptors.append((link, offset, raw.nbytes, is_shared, raw.readonly))
                 return False
-        name, mapping = _segments.create(raw.nbytes)
+        name, mapping = segments.create(raw.nbytes)
         descriptors.append((name, 0, raw.nbytes, False, raw.readonly))
         with mapping:
             mapping[: raw.nbytes] = raw.cast("B")
@@ -90,12 +100,12 @@ def loads(stream: bytes, descriptors: list[Descriptor]) -> Any:
     opened = 0
     try:
         for name, offset, length, is_shared, readonly in checked:
-            mapping = _segments.attach(name, offset + length, shared=is_shared)
+            mapping = segments.attach(name, offset + length, shared=is_shared)
             if is_shared:
                 # Its writes are everyone's, so it may travel on by reference.
-                shared.adopt(mapping, name)
+                references.adopt(mapping, name)
             else:
-                _segments.remove(name)
+                segments.remove(name)
             opened += 1
             view = memoryview(mapping)[offset : offset + length]
             buffers.append(view.toreadonly() if readonly else view)
@@ -112,7 +122,7 @@ def segment_names(descriptors: list[Descriptor]) -> list[str]:
 def remove_segments(descriptors: list[Descriptor]) -> None:
     """Removes the names a message owns: it will not be received."""
     for name in segment_names(descriptors):
-        _segments.remove(name)
+        segments.remove(name)
 
 
 def _as_list(descriptors: Any) -> list[Any]:

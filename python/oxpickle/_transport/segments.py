@@ -40,7 +40,7 @@ import threading
 from multiprocessing import util
 from pathlib import Path
 
-from ._oxpickle import UnpicklingError
+from .._oxpickle import UnpicklingError
 
 SHM_DIR = Path("/dev/shm")
 FAMILY_VARIABLE = "OXPICKLE_SHM_FAMILY"

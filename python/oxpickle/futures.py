@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import concurrent.futures
 import multiprocessing.queues
-import threading
 from collections.abc import Callable
 from concurrent.futures.process import _ResultItem, _SafeQueue, _ThreadWakeup
 from functools import partial
@@ -98,8 +97,6 @@ class ProcessPoolExecutor(concurrent.futures.ProcessPoolExecutor):
             # The stdlib's rule: a worker that exits needs spawn by default.
             method = "spawn"
         self._worker_pids: set[int] = set()
-        self._calls: set[Sealed] = set()
-        self._calls_lock = threading.Lock()
         context = get_context(method)
         super().__init__(
             max_workers,
@@ -125,18 +122,13 @@ class ProcessPoolExecutor(concurrent.futures.ProcessPoolExecutor):
         # worker opens it inside the call, so what cannot be loaded fails
         # the call.
         call = Sealed((fn, args, kwargs))
-        with self._calls_lock:
-            self._calls.add(call)
         future = send(call, partial(super().submit, call_sealed))
-        future.add_done_callback(lambda _: self._forget(call))
+        if call.segments:
+            # The worker removes them when it opens the call; a call never
+            # opened (cancelled, its worker died, the pool broke) leaves them
+            # to its future, which is done by the end of shutdown(wait=True).
+            future.add_done_callback(lambda _: call.discard())
         return future
-
-    def _forget(self, call: Sealed) -> None:
-        with self._calls_lock:
-            self._calls.discard(call)
-        # The worker removed them when it opened the call; a call never
-        # opened (cancelled, or its worker died) leaves them here.
-        call.discard()
 
     def _spawn_process(self) -> None:
         before = set(self._processes)
@@ -147,9 +139,5 @@ class ProcessPoolExecutor(concurrent.futures.ProcessPoolExecutor):
         super().shutdown(wait=wait, cancel_futures=cancel_futures)
         if not wait:
             return
-        with self._calls_lock:
-            calls, self._calls = list(self._calls), set()
-        for call in calls:
-            call.discard()
         for pid in self._worker_pids:
             segments.sweep(pid)

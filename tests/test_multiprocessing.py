@@ -168,7 +168,7 @@ def test_a_segment_of_another_family_is_refused():
     with pytest.raises(UnpicklingError, match="did not make"):
         messages.loads(b"N.", [("oxp_0000_1_1", 0, 8, False, False)])
     with pytest.raises(UnpicklingError, match="descriptor"):
-        messages.loads(b"N.", [("../etc/passwd", -1, 8, False, False)])
+        messages.loads(b"N.", [("x", -1, 8, False, False)])
 
 
 def test_a_gone_segment_is_a_clear_error():

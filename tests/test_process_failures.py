@@ -32,14 +32,31 @@ def sealed_with(stream: bytes, descriptors: list) -> Sealed:
     return sealed
 
 
-def forged_messages(family_segment: str) -> list[tuple[Sealed, str]]:
+@pytest.fixture
+def canaries(tmp_path):
+    """Files a forged name points at: a file outside /dev/shm (reached by
+    `..`), and a segment of another family. Both must survive."""
+    outside = tmp_path / "canary"
+    outside.write_bytes(b"x" * 16)
+    foreign = helpers.SHM / f"oxp_canary0_{os.getpid()}_0"
+    foreign.write_bytes(b"x" * 16)
+    yield os.path.relpath(outside, helpers.SHM), foreign.name
+    assert outside.exists(), "a forged name removed a file outside /dev/shm"
+    assert foreign.exists(), "a forged name removed another family's segment"
+    foreign.unlink()
+
+
+def forged_messages(canaries: tuple[str, str]) -> list[tuple[Sealed, str]]:
     """(message, what the error says) for each kind of bad input."""
+    outside, foreign = canaries
     return [
         (sealed_with(b"\x80\x05garbage", []), "could not load"),
         (sealed_with(b"\x80\x05\x95", []), "could not load"),  # truncated
-        (sealed_with(b"N.", [("oxp_0000_1_1", 0, 8, False, False)]), "did not make"),
-        (sealed_with(b"N.", [("../../etc/passwd", 0, 8, True, False)]), "did not make"),
-        (sealed_with(b"N.", [(family_segment, 0, 8, False, False)]), "is gone"),
+        (sealed_with(b"N.", [(foreign, 0, 8, False, False)]), "did not make"),
+        (sealed_with(b"N.", [(outside, 0, 8, True, False)]), "did not make"),
+        (sealed_with(b"N.", [(f"/{outside}", 0, 8, False, False)]), "did not make"),
+        (sealed_with(b"N.", [(gone_segment_name() + "\0", 0, 8, False, False)]), "did not make"),
+        (sealed_with(b"N.", [(gone_segment_name(), 0, 8, False, False)]), "is gone"),
         (sealed_with(b"N.", [("x", -1, 8, False, False)]), "descriptor"),
         (sealed_with(b"N.", "not a list"), "list of descriptors"),
     ]
@@ -52,7 +69,7 @@ def gone_segment_name() -> str:
 
 
 @pytest.mark.parametrize("method", helpers.METHODS)
-def test_the_executor_reports_bad_input_and_goes_on(method):
+def test_the_executor_reports_bad_input_and_goes_on(method, canaries):
     with ProcessPoolExecutor(2, mp_context=oxmp.get_context(method)) as executor:
         # The worker cannot load the call.
         with pytest.raises(UnpicklingError, match="could not load what it was sent"):
@@ -61,7 +78,7 @@ def test_the_executor_reports_bad_input_and_goes_on(method):
         with pytest.raises(UnpicklingError, match="could not load what it was sent"):
             executor.submit(helpers.make_unloadable).result(WAIT)
         # Forged streams and descriptors, opened in the worker.
-        for message, error in forged_messages(gone_segment_name()):
+        for message, error in forged_messages(canaries):
             with pytest.raises(UnpicklingError, match=error):
                 executor.submit(helpers.open_sealed, message).result(WAIT)
         # What cannot be pickled fails in the caller, where it was passed.
@@ -71,13 +88,13 @@ def test_the_executor_reports_bad_input_and_goes_on(method):
 
 
 @pytest.mark.parametrize("method", ["spawn", "fork"])
-def test_the_pool_reports_bad_input_and_goes_on(method):
+def test_the_pool_reports_bad_input_and_goes_on(method, canaries):
     with oxmp.get_context(method).Pool(2) as pool:
         with pytest.raises(UnpicklingError, match="could not load what it was sent"):
             pool.apply(len, (helpers.LoadsOnlyWhereMade(),))
         with pytest.raises(UnpicklingError, match="could not load what it was sent"):
             pool.apply(helpers.make_unloadable)
-        for message, error in forged_messages(gone_segment_name()):
+        for message, error in forged_messages(canaries):
             with pytest.raises(UnpicklingError, match=error):
                 pool.apply_async(helpers.open_sealed, (message,)).get(WAIT)
         with pytest.raises(TypeError, match="lock"):

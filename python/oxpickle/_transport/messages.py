@@ -2,11 +2,11 @@
 crosses the pipe (PEP 574's out-of-band buffers, end to end).
 
 ``dumps`` pickles with protocol 5 and a buffer callback: a buffer under the
-threshold stays in the stream; a larger one goes into a transient segment
+threshold stays in the stream; a larger one goes into a segment of its own
 (one copy), or, when it already lies in a segment that travels by
-reference (``oxpickle.shared``, ``references``), is named with no copy at all. ``loads``
-maps the segments the descriptors name and hands them to the unpickler as
-its buffers.
+reference (``oxpickle.shared``, ``references``), is named with no copy at
+all. ``loads`` maps the segments the descriptors name and hands them to
+the unpickler as its buffers.
 
 The envelopes that carry these pickles through the standard library's
 pipes and queues are in ``envelopes``.
@@ -95,7 +95,7 @@ def dumps(obj: Any) -> tuple[bytes, list[Descriptor]]:
 
 def loads(stream: bytes, descriptors: list[Descriptor]) -> Any:
     """The object `dumps` made, its buffers mapped from their segments."""
-    checked = [_checked(descriptor) for descriptor in _as_list(descriptors)]
+    checked = _checked_all(_as_list(descriptors))
     buffers = []
     opened = 0
     try:
@@ -131,6 +131,21 @@ def _as_list(descriptors: Any) -> list[Any]:
     return descriptors
 
 
+def _checked_all(descriptors: list[Any]) -> list[Descriptor]:
+    """Every descriptor checked; if one is refused, the message is dead and
+    the names the others carry are removed."""
+    checked, refused = [], None
+    for descriptor in descriptors:
+        try:
+            checked.append(_checked(descriptor))
+        except UnpicklingError as error:
+            refused = refused or error
+    if refused is not None:
+        remove_segments(checked)
+        raise refused
+    return checked
+
+
 def _checked(descriptor: Any) -> Descriptor:
     """A descriptor as `dumps` writes it; anything else is refused before a
     segment is touched."""
@@ -143,4 +158,5 @@ def _checked(descriptor: Any) -> Descriptor:
         and descriptor[2] >= 0
     ):
         raise UnpicklingError(f"bad shared-memory buffer descriptor {descriptor!r:.200}")
+    segments.checked_name(descriptor[0])
     return descriptor

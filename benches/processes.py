@@ -7,14 +7,16 @@ stdlib's (spawn and fork), loky with cloudpickle and loky with
 order; a cell is the median wall time. Memory is measured per round: the
 parent's and the worker's peak RSS growth (VmHWM, reset through
 /proc/<pid>/clear_refs), and the worker's peak growth of anonymous memory
-(RssAnon, sampled every 2 ms), which is its private copies: pages of
-shared memory it reads count in its RSS but not there.
+(RssAnon, sampled every 2 ms, on the rows that move big arrays), which is
+its private copies: pages of shared memory it reads count in its RSS but
+not there.
 """
 
 from __future__ import annotations
 
 import argparse
 import concurrent.futures
+import contextlib
 import dataclasses
 import datetime as dt
 import functools
@@ -148,6 +150,9 @@ class Row:
     # peers have no shared memory, so P2 compares with their P1.
     reference_row: str | None = None
     oxpickle_only: bool = False
+    # The sampler's thread takes the GIL every few ms: not on rows that
+    # time the parent's own threads, where no large copy can arise.
+    samples_private_memory: bool = True
 
     @property
     def reference_label(self) -> str:
@@ -202,18 +207,20 @@ class Cell:
     refused: str | None = None
 
 
-def measure(pool: Pool, call: Callable[[], Any], cell: Cell) -> Any:
+def measure(pool: Pool, call: Callable[[], Any], cell: Cell, sample: bool) -> Any:
     (worker,) = pool.worker_pids()
     reset_rss_peak()
     reset_rss_peak(worker)
     parent_before, worker_before = status_kib("VmRSS"), status_kib("VmRSS", worker)
-    with AnonSampler(worker) as sampler:
+    sampler = AnonSampler(worker)
+    with sampler if sample else contextlib.nullcontext():
         start = time.perf_counter()
         result = call()
         cell.seconds.append(time.perf_counter() - start)
     cell.parent_peak.append(max(0, status_kib("VmHWM") - parent_before) * 1024)
     cell.worker_peak.append(max(0, status_kib("VmHWM", worker) - worker_before) * 1024)
-    cell.worker_private.append(sampler.growth)
+    if sample:
+        cell.worker_private.append(sampler.growth)
     return result
 
 
@@ -251,6 +258,7 @@ def rows_for(scale: float) -> tuple[list[Row], dict[str, Any]]:
             lambda r, i: r == sum(range(1, i["tasks"] + 1)),
             needs_lambdas=True,
             reference="loky + cloudpickle",
+            samples_private_memory=False,
         ),
     ]
     return rows, inputs
@@ -293,7 +301,8 @@ def run(
                 for pool in live[turn % len(live) :] + live[: turn % len(live)]:
                     pool.before_round()
                     work = functools.partial(row.run, pool, inputs)
-                    result = measure(pool, work, cells[row.id, pool.name])
+                    cell = cells[row.id, pool.name]
+                    result = measure(pool, work, cell, row.samples_private_memory)
                     if not row.check(result, inputs):
                         raise AssertionError(f"{row.id}: {pool.name} returned a wrong result")
                     del result
@@ -305,7 +314,7 @@ def run(
 
 
 def _mb(values: list[int]) -> str:
-    return f"{statistics.median(values) / 1e6:.0f} MB"
+    return f"{statistics.median(values) / 1e6:.0f} MB" if values else "not sampled"
 
 
 def _time(seconds: float) -> str:

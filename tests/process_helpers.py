@@ -80,3 +80,12 @@ def big_result():
 
 def open_sealed(sealed):
     return sealed.open()
+
+
+def keep_a_segment(value):
+    """Makes a shared array the worker keeps until it exits."""
+    import numpy as np
+    from oxpickle import shared
+
+    keep_a_segment.kept = shared.copy(np.ones(BIG))
+    return value

@@ -6,6 +6,7 @@ import concurrent.futures
 import multiprocessing
 import os
 import pickle
+import subprocess
 import sys
 
 import pytest
@@ -140,6 +141,58 @@ def test_uninstall_puts_the_stdlib_back():
 
     assert queues._ForkingPickler is connection._ForkingPickler is reduction.ForkingPickler
     assert reduction.ForkingPickler.__module__ == "multiprocessing.reduction"
+
+
+FRESH_PROCESS = """
+import multiprocessing, concurrent.futures, numpy as np
+import oxpickle.multiprocessing as oxmp
+from oxpickle.futures import ProcessPoolExecutor
+
+def double(a):
+    return a * 2
+
+if __name__ == "__main__":
+    array = np.arange(1 << 18, dtype="f8")
+    # A forkserver started by the stdlib, before this family had a token.
+    server_first = multiprocessing.get_context("forkserver").Process(target=print, args=("",))
+    server_first.start()
+    server_first.join()
+    with ProcessPoolExecutor(1, mp_context=oxmp.get_context("forkserver")) as executor:
+        assert (executor.submit(double, array).result(60) == array * 2).all()
+    oxmp.install()
+    for method in ("spawn", "fork"):
+        ctx = multiprocessing.get_context(method)
+        with concurrent.futures.ProcessPoolExecutor(1, mp_context=ctx) as executor:
+            assert (executor.submit(double, array).result(60) == array * 2).all()
+    print("ok")
+"""
+
+
+@pytest.mark.usefixtures("no_leaks")
+def test_big_buffers_in_a_fresh_process_after_install_and_a_stdlib_forkserver(tmp_path):
+    """The family token reaches every child: after install() in a process
+    that never used shared memory, and through a forkserver the stdlib
+    started before the token existed."""
+    script = tmp_path / "fresh.py"
+    script.write_text(FRESH_PROCESS)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OXPICKLE_SHM")}
+    done = subprocess.run(
+        [sys.executable, str(script)], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().endswith("ok")
+
+
+def test_uninstall_stays_when_a_message_from_an_installed_child_arrives():
+    from oxpickle.multiprocessing import _install
+
+    oxmp.install()
+    message = pickle.dumps(_install._InstallingEnvelope(lambda: 1))
+    oxmp.uninstall()
+    assert pickle.loads(message)() == 1
+    from multiprocessing import reduction
+
+    assert reduction.ForkingPickler is _install._STDLIB
 
 
 def set_item(proxy, key, value):

@@ -159,3 +159,29 @@ def test_results_never_collected_leave_no_segment(method):
         pool.apply_async(helpers.big_result)
     pool.close()
     pool.join()
+
+
+@pytest.mark.parametrize("method", ["spawn", "fork"])
+def test_replaced_workers_leave_no_segment(method):
+    """Workers that exit after one task (and the replacements the pools
+    start for them) each keep a segment until they exit."""
+    ctx = oxmp.get_context(method)
+    if method != "fork":  # the stdlib refuses max_tasks_per_child with fork
+        with ProcessPoolExecutor(1, mp_context=ctx, max_tasks_per_child=1) as executor:
+            calls = [executor.submit(helpers.keep_a_segment, i) for i in range(3)]
+            assert [call.result(WAIT) for call in calls] == [0, 1, 2]
+    pool = ctx.Pool(1, maxtasksperchild=1)
+    assert [pool.apply(helpers.keep_a_segment, (i,)) for i in range(3)] == [0, 1, 2]
+    pool.close()
+    pool.join()
+
+
+def failing_items():
+    yield 1
+    raise ValueError("from the caller's own iterable")
+
+
+def test_an_error_of_the_callers_iterable_comes_back_as_itself():
+    with oxmp.get_context("fork").Pool(1) as pool:
+        with pytest.raises(ValueError, match="caller's own iterable"):
+            list(pool.imap(abs, failing_items()))

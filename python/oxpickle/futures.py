@@ -54,8 +54,8 @@ class _CoalescingWakeup(_ThreadWakeup):
     """Wakes the executor's thread once for all the submits made before it
     looks: the stdlib's writes to its pipe on every submit, and the thread
     wakes, polls and drains for each. A submit whose wakeup is skipped put
-    its call in the queue before the pending wakeup is drained, and the
-    thread reads that queue after every drain."""
+    its call in the queue before the flag is reset (after the drain), and
+    the thread reads that queue after every drain."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -64,7 +64,11 @@ class _CoalescingWakeup(_ThreadWakeup):
     def wakeup(self) -> None:
         if not self._pending:
             self._pending = True
-            super().wakeup()
+            try:
+                super().wakeup()
+            except BaseException:
+                self._pending = False  # no byte was written: the next must be
+                raise
 
     def clear(self) -> None:
         super().clear()
@@ -82,6 +86,20 @@ def _deeper(queue: _SafeQueue, size: int, context: Any, wakeup: _ThreadWakeup) -
     return deeper
 
 
+class _Processes(dict):
+    """The executor's workers by pid, which remembers every pid it held:
+    the stdlib adds replacements (``max_tasks_per_child``, from 3.14 a
+    worker that died) from its own thread, by versions' different paths."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.seen: set[int] = set()
+
+    def __setitem__(self, pid: int, process: Any) -> None:
+        super().__setitem__(pid, process)
+        self.seen.add(pid)
+
+
 class ProcessPoolExecutor(concurrent.futures.ProcessPoolExecutor):
     def __init__(
         self,
@@ -96,7 +114,6 @@ class ProcessPoolExecutor(concurrent.futures.ProcessPoolExecutor):
         if max_tasks_per_child is not None and method is None:
             # The stdlib's rule: a worker that exits needs spawn by default.
             method = "spawn"
-        self._worker_pids: set[int] = set()
         context = get_context(method)
         super().__init__(
             max_workers,
@@ -106,6 +123,8 @@ class ProcessPoolExecutor(concurrent.futures.ProcessPoolExecutor):
             max_tasks_per_child=max_tasks_per_child,
         )
         # Made by the stdlib's __init__, before any worker starts.
+        self._processes = _Processes()
+        self._processes_seen = self._processes.seen  # shutdown drops _processes
         self._result_queue.close()
         self._result_queue = _Results(ctx=context)
         self._executor_manager_thread_wakeup.close()
@@ -130,14 +149,9 @@ class ProcessPoolExecutor(concurrent.futures.ProcessPoolExecutor):
             future.add_done_callback(lambda _: call.discard())
         return future
 
-    def _spawn_process(self) -> None:
-        before = set(self._processes)
-        super()._spawn_process()
-        self._worker_pids.update(set(self._processes) - before)
-
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
         super().shutdown(wait=wait, cancel_futures=cancel_futures)
         if not wait:
             return
-        for pid in self._worker_pids:
+        for pid in self._processes_seen:
             segments.sweep(pid)

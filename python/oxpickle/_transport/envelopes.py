@@ -8,8 +8,8 @@ end's multiprocessing needs changing.
 
 An envelope pickles its object when it is made, in the sender's own call,
 so an object that cannot be pickled fails there (not later, in a queue's
-feeder thread). A sender that then fails to send it calls ``discard``, so
-its segments do not outlive it. Three kinds differ in when the receiver
+feeder thread). The queues, pipes and pools that then fail to send one
+call ``discard``, so its segments do not outlive it. Three kinds differ in when the receiver
 opens them:
 
 * ``Envelope``: as it is unpickled (a queue's ``get``, a pipe's ``recv``);

@@ -49,6 +49,10 @@ REDUCERS = ChainMap(reduction.ForkingPickler._extra_reducers, copyreg.dispatch_t
 Descriptor = tuple[str, int, int, bool, bool]
 
 
+def threshold() -> int:
+    return _threshold
+
+
 def set_threshold(nbytes: int) -> int:
     """Buffers of at least `nbytes` travel in shared memory; returns the
     previous threshold."""

@@ -28,9 +28,10 @@ def __getattr__(name: str) -> Any:
     # What a context offers comes from the context of the current start
     # method (``set_start_method`` counts), the rest of the stdlib's
     # surface as it is.
-    context = get_context()
-    if not name.startswith("_") and hasattr(context, name):
-        return getattr(context, name)
+    if not name.startswith("_"):
+        context = get_context()
+        if hasattr(context, name):
+            return getattr(context, name)
     return getattr(_stdlib, name)
 
 

@@ -23,7 +23,7 @@ from functools import partial
 from multiprocessing import connection, context, reduction
 from typing import Any
 
-from .._transport import segments
+from .._transport import messages, segments
 from .._transport.envelopes import Envelope, Reply, Sealed, call_sealed, send
 
 
@@ -59,27 +59,36 @@ def Pipe(duplex: bool = True) -> tuple[Connection, Connection]:
     return _as_ours(first), _as_ours(second)
 
 
-class Queue(multiprocessing.queues.Queue):
+class _PutsEnvelopes:
     def put(self, obj: Any, block: bool = True, timeout: float | None = None) -> None:
-        send(Envelope(obj), partial(super().put, block=block, timeout=timeout))
+        send(Envelope(obj), partial(super().put, block=block, timeout=timeout))  # type: ignore[misc]
 
 
-class JoinableQueue(multiprocessing.queues.JoinableQueue):
-    def put(self, obj: Any, block: bool = True, timeout: float | None = None) -> None:
-        send(Envelope(obj), partial(super().put, block=block, timeout=timeout))
+class Queue(_PutsEnvelopes, multiprocessing.queues.Queue):
+    pass
+
+
+class JoinableQueue(_PutsEnvelopes, multiprocessing.queues.JoinableQueue):
+    pass
 
 
 class SimpleQueue(multiprocessing.queues.SimpleQueue):
-    """Its pipe ends are ours too: ``Pool`` sends tasks through the writer's
-    ``send`` directly."""
-
-    def __init__(self, *, ctx: Any) -> None:
-        super().__init__(ctx=ctx)
-        _as_ours(self._reader)
-        _as_ours(self._writer)
-
     def put(self, obj: Any) -> None:
         send(Envelope(obj), super().put)
+
+
+class _Settings:
+    """The transport's settings, taken by a child as it is unpickled, before
+    the envelope after it opens: a forkserver child's environment is the
+    server's, which may predate them."""
+
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
+        return _take_settings, (segments.family(), messages.threshold())
+
+
+def _take_settings(family: str, threshold: int) -> None:
+    segments.join_family(family)
+    messages.set_threshold(threshold)
 
 
 class _Sent:
@@ -87,10 +96,10 @@ class _Sent:
     arguments, initializer) goes in an envelope."""
 
     def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
-        return _rebuilt_process, (type(self), Envelope(self.__dict__))
+        return _rebuilt_process, (type(self), _Settings(), Envelope(self.__dict__))
 
 
-def _rebuilt_process(cls: type, state: dict[str, Any]) -> Any:
+def _rebuilt_process(cls: type, _settings: None, state: dict[str, Any]) -> Any:
     process = cls.__new__(cls)
     process.__dict__.update(state)
     return process
@@ -101,24 +110,26 @@ class _TaskSender:
     until the pool ends: a worker removes a task's segments when it opens
     it, but a task never opened (the pool terminated) leaves them."""
 
-    # Names kept before those already removed are forgotten.
-    PRUNE_AT = 1024
-
     def __init__(self, send: Any) -> None:
         self._send = send
         self.segments: set[str] = set()
+        # Names already removed are forgotten when the set doubles.
+        self._prune_at = 1024
 
     def __call__(self, task: Any) -> None:
-        if task is None:  # a worker's sentinel
-            self._send(None)
+        if task is None or task[2] is multiprocessing.pool._helper_reraises_exception:
+            # A worker's sentinel, or the error of the caller's own iterable,
+            # which the worker must see as the stdlib sends it.
+            self._send(task)
             return
         job, index, function, args, kwargs = task
         sealed = Sealed((function, args, kwargs))
         send(sealed, lambda sealed: self._send((job, index, call_sealed, (sealed,), {})))
         if sealed.segments:
-            if len(self.segments) >= self.PRUNE_AT:
-                self.segments = {name for name in self.segments if segments.exists(name)}
             self.segments.update(sealed.segments)
+            if len(self.segments) >= self._prune_at:
+                self.segments = {name for name in self.segments if segments.exists(name)}
+                self._prune_at = 2 * max(len(self.segments), 512)
 
 
 def _failed_task(error: Exception, job: int, index: int) -> tuple[int, int, tuple[bool, Exception]]:
@@ -142,24 +153,15 @@ class Pool(multiprocessing.pool.Pool):
     memory (a task never run, a worker killed mid-task) is removed when the
     pool is joined or terminated."""
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        self._worker_pids: set[int] = set()
-        super().__init__(*args, **kwargs)
-
     def _setup_queues(self) -> None:
-        stdlib_context = self._ctx.get_context()
+        # Run by the stdlib's __init__ after it made the (empty) worker list.
+        self._pool = _Workers()
         # Tasks are sealed by the sender, so the queue itself is the stdlib's.
-        self._inqueue = multiprocessing.queues.SimpleQueue(ctx=stdlib_context)
-        self._outqueue = _PoolResults(ctx=stdlib_context)
+        self._inqueue = multiprocessing.queues.SimpleQueue(ctx=self._ctx)
+        self._outqueue = _PoolResults(ctx=self._ctx)
         self._task_sender = _TaskSender(self._inqueue._writer.send)
         self._quick_put = self._task_sender
         self._quick_get = self._outqueue._reader.recv
-
-    def _repopulate_pool(self) -> Any:
-        # Also run by the pool's maintenance thread as workers exit.
-        started = super()._repopulate_pool()
-        self._worker_pids.update(worker.pid for worker in self._pool if worker.pid)
-        return started
 
     def join(self) -> None:
         super().join()
@@ -172,8 +174,22 @@ class Pool(multiprocessing.pool.Pool):
     def _sweep(self) -> None:
         for name in self._task_sender.segments:
             segments.remove(name)
-        for pid in self._worker_pids:
+        for pid in self._pool.pids:
             segments.sweep(pid)
+
+
+class _Workers(list):
+    """A pool's list of workers, which remembers every worker it held:
+    the pool's maintenance thread appends the replacements of those that
+    exit (``maxtasksperchild``, a worker killed)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.pids: set[int] = set()
+
+    def append(self, worker: Any) -> None:
+        super().append(worker)
+        self.pids.add(worker.pid)
 
 
 def _context_type(base: type[context.BaseContext], process: type) -> type:

@@ -24,6 +24,7 @@ import threading
 from multiprocessing import connection, process, queues, reduction, sharedctypes
 from typing import Any
 
+from .._transport import segments
 from .._transport.envelopes import Envelope, open_envelope
 
 _STDLIB = reduction.ForkingPickler
@@ -36,6 +37,7 @@ _BINDINGS = (
     (sharedctypes, "_ForkingPickler"),
 )
 _lock = threading.Lock()
+_uninstalled = False
 
 
 class _InstallingEnvelope(Envelope):
@@ -48,7 +50,9 @@ class _InstallingEnvelope(Envelope):
 
 
 def _open_and_install(stream: bytes, descriptors: list[Any]) -> Any:
-    install()
+    # A process that called uninstall() keeps it so, whatever it receives.
+    if not _uninstalled:
+        install()
     return open_envelope(stream, descriptors)
 
 
@@ -66,20 +70,23 @@ class ForkingPickler(_STDLIB):
         super().dump(_InstallingEnvelope(obj) if isinstance(obj, process.BaseProcess) else obj)
 
 
-def installed() -> bool:
-    return reduction.ForkingPickler is ForkingPickler
-
-
 def install() -> None:
     """Switches the stdlib's multiprocessing and concurrent.futures to
     oxpickle in this process and the processes it starts."""
+    global _uninstalled
+    # Children take the family token at start, before any message of theirs
+    # names a segment.
+    segments.family()
     with _lock:
+        _uninstalled = False
         for owner, name in _BINDINGS:
             setattr(owner, name, ForkingPickler)
 
 
 def uninstall() -> None:
     """Puts back the stdlib's pickler everywhere ``install`` changed it."""
+    global _uninstalled
     with _lock:
+        _uninstalled = True
         for owner, name in _BINDINGS:
             setattr(owner, name, _STDLIB)

@@ -160,7 +160,7 @@ if __name__ == "__main__":
     with ProcessPoolExecutor(1, mp_context=oxmp.get_context("forkserver")) as executor:
         assert (executor.submit(double, array).result(60) == array * 2).all()
     oxmp.install()
-    for method in ("spawn", "fork"):
+    for method in ("spawn", "fork", "forkserver"):
         ctx = multiprocessing.get_context(method)
         with concurrent.futures.ProcessPoolExecutor(1, mp_context=ctx) as executor:
             assert (executor.submit(double, array).result(60) == array * 2).all()

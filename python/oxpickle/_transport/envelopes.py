@@ -27,7 +27,7 @@ from collections.abc import Callable
 from typing import Any
 
 from .._oxpickle import UnpicklingError
-from . import messages
+from . import messages, segments
 from .messages import Descriptor
 
 
@@ -118,6 +118,21 @@ def open_reply(
         return open_envelope(stream, descriptors)
     except Exception as error:
         return fallback(not_loaded(error), *args)
+
+
+class Settings:
+    """The transport's settings, taken by a process as it is unpickled,
+    before the envelopes after it in the same pickle open: a process start
+    sends one first, since a forkserver child's environment is the
+    server's, which may predate them."""
+
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
+        return _take_settings, (segments.family(), messages.threshold())
+
+
+def _take_settings(family: str, threshold: int) -> None:
+    segments.join_family(family)
+    messages.set_threshold(threshold)
 
 
 def send(envelope: Envelope, sender: Callable[[Envelope], Any]) -> Any:

@@ -23,8 +23,8 @@ from functools import partial
 from multiprocessing import connection, context, reduction
 from typing import Any
 
-from .._transport import messages, segments
-from .._transport.envelopes import Envelope, Reply, Sealed, call_sealed, send
+from .._transport import segments
+from .._transport.envelopes import Envelope, Reply, Sealed, Settings, call_sealed, send
 
 
 class Connection(connection.Connection):
@@ -77,26 +77,12 @@ class SimpleQueue(multiprocessing.queues.SimpleQueue):
         send(Envelope(obj), super().put)
 
 
-class _Settings:
-    """The transport's settings, taken by a child as it is unpickled, before
-    the envelope after it opens: a forkserver child's environment is the
-    server's, which may predate them."""
-
-    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
-        return _take_settings, (segments.family(), messages.threshold())
-
-
-def _take_settings(family: str, threshold: int) -> None:
-    segments.join_family(family)
-    messages.set_threshold(threshold)
-
-
 class _Sent:
     """A process object started by spawn or forkserver: its state (target,
     arguments, initializer) goes in an envelope."""
 
     def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
-        return _rebuilt_process, (type(self), _Settings(), Envelope(self.__dict__))
+        return _rebuilt_process, (type(self), Settings(), Envelope(self.__dict__))
 
 
 def _rebuilt_process(cls: type, _settings: None, state: dict[str, Any]) -> Any:

@@ -25,7 +25,7 @@ from multiprocessing import connection, process, queues, reduction, sharedctypes
 from typing import Any
 
 from .._transport import segments
-from .._transport.envelopes import Envelope, open_envelope
+from .._transport.envelopes import Envelope, Settings, open_envelope
 
 _STDLIB = reduction.ForkingPickler
 # (module or class, attribute) for every place the stdlib binds it.
@@ -49,6 +49,23 @@ class _InstallingEnvelope(Envelope):
         return _open_and_install, (self.stream, self.descriptors)
 
 
+class _ProcessStart:
+    """A process object as spawn and forkserver send it: the transport's
+    settings first, then the process in an installing envelope."""
+
+    __slots__ = ("started",)
+
+    def __init__(self, started: process.BaseProcess) -> None:
+        self.started = started
+
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
+        return _started, (Settings(), _InstallingEnvelope(self.started))
+
+
+def _started(_settings: None, started: process.BaseProcess) -> process.BaseProcess:
+    return started
+
+
 def _open_and_install(stream: bytes, descriptors: list[Any]) -> Any:
     # A process that called uninstall() keeps it so, whatever it receives.
     if not _uninstalled:
@@ -67,7 +84,7 @@ class ForkingPickler(_STDLIB):
         # A process object, as spawn and forkserver send it. The
         # preparation data before it stays a plain pickle: the child reads
         # it before it can import what the parent's sys.path reaches.
-        super().dump(_InstallingEnvelope(obj) if isinstance(obj, process.BaseProcess) else obj)
+        super().dump(_ProcessStart(obj) if isinstance(obj, process.BaseProcess) else obj)
 
 
 def install() -> None:

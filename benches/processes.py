@@ -212,14 +212,14 @@ def measure(pool: Pool, call: Callable[[], Any], cell: Cell, sample: bool) -> An
     reset_rss_peak()
     reset_rss_peak(worker)
     parent_before, worker_before = status_kib("VmRSS"), status_kib("VmRSS", worker)
-    sampler = AnonSampler(worker)
-    with sampler if sample else contextlib.nullcontext():
+    sampler = AnonSampler(worker) if sample else None
+    with sampler or contextlib.nullcontext():
         start = time.perf_counter()
         result = call()
         cell.seconds.append(time.perf_counter() - start)
     cell.parent_peak.append(max(0, status_kib("VmHWM") - parent_before) * 1024)
     cell.worker_peak.append(max(0, status_kib("VmHWM", worker) - worker_before) * 1024)
-    if sample:
+    if sampler is not None:
         cell.worker_private.append(sampler.growth)
     return result
 

@@ -16,14 +16,13 @@ made) is removed when the executor shuts down.
 from __future__ import annotations
 
 import concurrent.futures
-import multiprocessing.queues
 from collections.abc import Callable
 from concurrent.futures.process import _ResultItem, _SafeQueue, _ThreadWakeup
 from functools import partial
 from typing import Any
 
 from ._transport import segments
-from ._transport.envelopes import Reply, Sealed, call_sealed, send
+from ._transport.envelopes import ReplyQueue, Sealed, call_sealed, send
 from .multiprocessing import get_context
 
 
@@ -31,16 +30,14 @@ def _failed_call(error: Exception, work_id: int, exit_pid: int | None) -> _Resul
     return _ResultItem(work_id, exception=error, exit_pid=exit_pid)
 
 
-class _Results(multiprocessing.queues.SimpleQueue):
-    """The queue workers put results in: each goes as a reply, which
-    becomes the call's error where the parent cannot load it (instead of
-    breaking the pool)."""
+class _Results(ReplyQueue):
+    """The executor's results: one the parent cannot load becomes its call's
+    error, instead of breaking the pool."""
 
-    def put(self, obj: Any) -> None:
+    def routing(self, obj: Any) -> tuple[Any, tuple[int, int | None]] | None:
         if not isinstance(obj, _ResultItem):  # a worker's pid, as it exits
-            super().put(obj)
-            return
-        send(Reply(obj, _failed_call, (obj.work_id, obj.exit_pid)), super().put)
+            return None
+        return _failed_call, (obj.work_id, obj.exit_pid)
 
 
 # The stdlib queues one call beyond its workers, so a worker that finishes

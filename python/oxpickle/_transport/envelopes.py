@@ -22,6 +22,7 @@ opens them:
 
 from __future__ import annotations
 
+import multiprocessing.queues
 import os
 from collections.abc import Callable
 from typing import Any
@@ -118,6 +119,22 @@ def open_reply(
         return open_envelope(stream, descriptors)
     except Exception as error:
         return fallback(not_loaded(error), *args)
+
+
+class ReplyQueue(multiprocessing.queues.SimpleQueue):
+    """A queue workers put results in, each as a reply: `routing(obj)`
+    gives the fallback and its arguments for a result, None for a message
+    that is not one (a sentinel, a worker's pid)."""
+
+    def routing(self, obj: Any) -> tuple[Callable[..., Any], tuple[Any, ...]] | None:
+        raise NotImplementedError
+
+    def put(self, obj: Any) -> None:
+        routing = self.routing(obj)
+        if routing is None:
+            super().put(obj)
+            return
+        send(Reply(obj, *routing), super().put)
 
 
 class Settings:

@@ -183,9 +183,8 @@ def adopt(name: str) -> str:
 def attach(name: str, size: int, *, shared: bool) -> mmap.mmap:
     """Maps the segment `name` of `size` bytes: privately (copy on write)
     unless `shared`. Refuses names of another family."""
-    checked_name(name)
     try:
-        fd = os.open(_path(name), os.O_RDWR if shared else os.O_RDONLY)
+        fd = os.open(SHM_DIR / checked_name(name), os.O_RDWR if shared else os.O_RDONLY)
     except FileNotFoundError:
         raise UnpicklingError(
             f"shared-memory segment {name!r} is gone: its sender removed it or exited, or it "

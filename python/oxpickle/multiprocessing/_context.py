@@ -24,7 +24,7 @@ from multiprocessing import connection, context, reduction
 from typing import Any
 
 from .._transport import segments
-from .._transport.envelopes import Envelope, Reply, Sealed, Settings, call_sealed, send
+from .._transport.envelopes import Envelope, ReplyQueue, Sealed, Settings, call_sealed, send
 
 
 class Connection(connection.Connection):
@@ -122,16 +122,14 @@ def _failed_task(error: Exception, job: int, index: int) -> tuple[int, int, tupl
     return job, index, (False, error)
 
 
-class _PoolResults(multiprocessing.queues.SimpleQueue):
-    """The queue a pool's workers put results in: each goes as a reply,
-    which becomes the task's error where the parent cannot load it."""
+class _PoolResults(ReplyQueue):
+    """A pool's results: one the parent cannot load becomes its task's error."""
 
-    def put(self, obj: Any) -> None:
+    def routing(self, obj: Any) -> tuple[Any, tuple[int, int]] | None:
         if obj is None:  # the parent's sentinel for its result thread
-            super().put(obj)
-            return
+            return None
         job, index, _ = obj
-        send(Reply(obj, _failed_task, (job, index)), super().put)
+        return _failed_task, (job, index)
 
 
 class Pool(multiprocessing.pool.Pool):

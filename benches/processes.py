@@ -47,14 +47,6 @@ def identity(value: Any) -> Any:
     return value
 
 
-def add_one(value: int) -> int:
-    return value + 1
-
-
-def array_sum(array: Any) -> float:
-    return float(array.sum())
-
-
 @dataclasses.dataclass
 class Pool:
     """A warm pool and what it can send."""

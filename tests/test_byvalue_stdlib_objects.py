@@ -16,6 +16,7 @@ import sys
 import types
 import typing
 import weakref
+from fractions import Fraction
 from typing import Any
 
 import numpy as np
@@ -434,3 +435,21 @@ def test_pickler_subclass_ships_code_by_value():
     Counting(buffer).dump([lambda: "sub"])
     assert Counting.seen > 0
     assert pickle.loads(buffer.getvalue())[0]() == "sub"
+
+
+def test_a_dispatch_table_that_is_a_mapping_with_missing_is_asked():
+    """A dispatch table is any mapping: a dict subclass's __missing__
+    answers too, as with the stdlib's pickler."""
+
+    class Reducing(dict):
+        def __missing__(self, cls):
+            if cls is Fraction:
+                return lambda value: (Fraction, (value.numerator * 2, value.denominator))
+            raise KeyError(cls)
+
+    for pickler_class in (pickle.Pickler, oxpickle.Pickler):
+        out = io.BytesIO()
+        pickler = pickler_class(out, 5)
+        pickler.dispatch_table = Reducing()
+        pickler.dump([Fraction(1, 3), 7])
+        assert pickle.loads(out.getvalue()) == [Fraction(2, 3), 7], pickler_class

@@ -87,3 +87,32 @@ def test_the_pickler_class_finds_modules_the_same_way(fake_module):
     out = io.BytesIO()
     oxpickle.Pickler(out).dump(triple)
     assert oxpickle.Unpickler(io.BytesIO(out.getvalue())).load() is triple
+
+
+def test_a_global_a_module_serves_from_its_getattr_is_found(monkeypatch):
+    """A module `__getattr__` (PEP 562) is asked for names its namespace
+    lacks, so what it serves pickles by name, as with the stdlib."""
+    name = "oxpickle_lazy_mod"
+    module = types.ModuleType(name)
+    module.__getattr__ = lambda attribute: _served(attribute, {"lazy_triple": triple})
+    monkeypatch.setitem(sys.modules, name, module)
+    monkeypatch.setattr(triple, "__module__", name)
+    monkeypatch.setattr(triple, "__qualname__", "lazy_triple")
+    for dumper, stream in _dumps_both_ways(triple).items():
+        assert b"lazy_triple" in stream, dumper
+        assert oxpickle.loads(stream) is triple
+
+
+def _served(attribute, served):
+    if attribute not in served:
+        raise AttributeError(attribute)
+    return served[attribute]
+
+
+def test_a_function_its_module_does_not_hold_travels_by_value(fake_module, monkeypatch):
+    """The stdlib refuses it; oxpickle, finding no such name, sends the code."""
+    monkeypatch.setattr(triple, "__qualname__", "not_there")
+    with pytest.raises(pickle.PicklingError, match="not_there"):
+        pickle.dumps(triple)
+    loaded = oxpickle.loads(oxpickle.dumps(triple))
+    assert loaded is not triple and loaded(2) == 6

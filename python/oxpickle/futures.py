@@ -17,8 +17,15 @@ from __future__ import annotations
 
 import concurrent.futures
 from collections.abc import Callable
-from concurrent.futures.process import _ResultItem, _SafeQueue, _ThreadWakeup
+from concurrent.futures.process import (
+    _ExecutorManagerThread,
+    _ResultItem,
+    _SafeQueue,
+    _threads_wakeups,
+    _ThreadWakeup,
+)
 from functools import partial
+from traceback import format_exception
 from typing import Any
 
 from ._transport import segments
@@ -70,6 +77,23 @@ class _CoalescingWakeup(_ThreadWakeup):
     def clear(self) -> None:
         super().clear()
         self._pending = False
+
+
+class _ManagerThread(_ExecutorManagerThread):
+    """The stdlib's executor thread, which takes a result that is already
+    there without waiting: its wait builds a selector over the result pipe,
+    the wakeup pipe and every worker's sentinel, then drains the wakeup
+    pipe, for each result. A worker that died, a submit and a shutdown are
+    still seen, by the full wait that follows once no result is ready."""
+
+    def wait_result_broken_or_wakeup(self) -> tuple[Any, bool, list[str] | None]:
+        reader = self.result_queue._reader
+        if not reader.poll():
+            return super().wait_result_broken_or_wakeup()
+        try:
+            return reader.recv(), False, None
+        except BaseException as error:  # what the stdlib's wait does with it
+            return None, True, format_exception(type(error), error, error.__traceback__)
 
 
 def _deeper(queue: _SafeQueue, size: int, context: Any, wakeup: _ThreadWakeup) -> _SafeQueue:
@@ -145,6 +169,16 @@ class ProcessPoolExecutor(concurrent.futures.ProcessPoolExecutor):
             # to its future, which is done by the end of shutdown(wait=True).
             future.add_done_callback(lambda _: call.discard())
         return future
+
+    def _start_executor_manager_thread(self) -> None:
+        # The stdlib's, with the thread above.
+        if self._executor_manager_thread is not None:
+            return
+        if not self._safe_to_dynamically_spawn_children:  # fork: start them now
+            self._launch_processes()
+        self._executor_manager_thread = _ManagerThread(self)
+        self._executor_manager_thread.start()
+        _threads_wakeups[self._executor_manager_thread] = self._executor_manager_thread_wakeup
 
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
         super().shutdown(wait=wait, cancel_futures=cancel_futures)

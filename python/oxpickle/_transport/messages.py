@@ -17,7 +17,6 @@ from __future__ import annotations
 import copyreg
 import io
 import os
-from collections import ChainMap
 from multiprocessing import reduction
 from pickle import PickleBuffer
 from typing import Any
@@ -38,10 +37,14 @@ def _inherited_threshold() -> int:
 
 _threshold = _inherited_threshold()
 
-# The reducers the stdlib's multiprocessing pickler uses: copyreg's, and
-# those registered with ForkingPickler.register (connections, sockets, ...),
-# read live so later registrations count.
-REDUCERS = ChainMap(reduction.ForkingPickler._extra_reducers, copyreg.dispatch_table)
+
+def reducers() -> dict[type, Any]:
+    """The reducers the stdlib's multiprocessing pickler uses now: copyreg's,
+    and those registered with ForkingPickler.register (connections, sockets,
+    ...), which win. A dict made per message, as the stdlib's pickler makes
+    its own: the engine looks a dict up without raising on a miss."""
+    return {**copyreg.dispatch_table, **reduction.ForkingPickler._extra_reducers}
+
 
 # (segment name, offset, length, shared, readonly). The name is the
 # message's own: the receiver removes it (or, for shared memory, takes it as
@@ -88,7 +91,7 @@ def dumps(obj: Any) -> tuple[bytes, list[Descriptor]]:
 
     out = io.BytesIO()
     pickler = Pickler(out, 5, buffer_callback=out_of_band)
-    pickler.dispatch_table = REDUCERS
+    pickler.dispatch_table = reducers()
     try:
         pickler.dump(obj)
         return out.getvalue(), descriptors

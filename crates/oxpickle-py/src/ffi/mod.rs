@@ -37,7 +37,7 @@ use std::ptr::addr_of_mut;
 
 use pyo3::ffi;
 use pyo3::prelude::*;
-use pyo3::types::{PyList, PyString};
+use pyo3::types::{PyDict, PyList, PyString};
 
 extern "C" {
     /// The buffer a `pickle.PickleBuffer` wraps.
@@ -347,16 +347,7 @@ pub fn intern_in_place<'py>(text: Bound<'py, PyString>) -> Bound<'py, PyString> 
 pub fn import_module<'py>(name: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
     let py = name.py();
     if name.is_exact_instance_of::<PyString>() {
-        // SAFETY: a str key; a new reference comes back, or null with an
-        // exception set or, when the module is not there, without one.
-        let found = unsafe { ffi::PyImport_GetModule(name.as_ptr()) };
-        if found.is_null() {
-            if let Some(err) = PyErr::take(py) {
-                return Err(err);
-            }
-        } else {
-            // SAFETY: non-null means a new reference that we now own.
-            let module = unsafe { Bound::from_owned_ptr(py, found) };
+        if let Some(module) = modules(py)?.get_item(name)? {
             if !module.is_none() && !is_initializing(&module)? {
                 return Ok(module);
             }
@@ -365,6 +356,22 @@ pub fn import_module<'py>(name: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny
     // SAFETY: PyImport_Import takes any object (a non-str fails cleanly)
     // and returns a new reference or null with an exception set.
     owned(py, unsafe { ffi::PyImport_Import(name.as_ptr()) })
+}
+
+/// The interpreter's `sys.modules`, read without importing `sys`. (Not
+/// `PyImport_GetModule`: on 3.11 it builds an AttributeError for every
+/// module whose spec has no `_initializing`, which costs more than the
+/// lookup.)
+pub fn modules(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
+    // SAFETY: a borrowed reference to the interpreter's module mapping,
+    // which lives as long as the interpreter; null only before it exists.
+    let modules = unsafe { ffi::PyImport_GetModuleDict() };
+    if modules.is_null() {
+        return Err(pyo3::exceptions::PyRuntimeError::new_err("sys.modules is gone"));
+    }
+    // SAFETY: non-null, and borrowed: the Bound takes its own reference.
+    let modules = unsafe { Bound::from_borrowed_ptr(py, modules) };
+    Ok(modules.cast_into::<PyDict>()?)
 }
 
 /// Whether a module's import is still running (`__spec__._initializing`).

@@ -8,12 +8,12 @@
 use oxpickle_core::Op;
 use pyo3::exceptions::{PyRuntimeError, PyUnicodeEncodeError};
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyString, PyTuple};
+use pyo3::types::{PyString, PyTuple};
 
 use super::dumper::Dumper;
 use super::reduce::{singleton_of_type, singleton_type_reduce};
 use crate::errors::pickling_error;
-use crate::ffi::{import_module, lookup_attr};
+use crate::ffi::{import_module, lookup_attr, modules};
 
 /// A reference that resolved: importing `module_name` and following
 /// `name` gives back the object.
@@ -261,9 +261,8 @@ pub fn which_module<'py>(
             return Ok(module);
         }
     }
-    let modules = py.import("sys")?.getattr("modules")?;
     // A snapshot: importing while we look must not break the iteration.
-    let modules = modules.cast::<PyDict>()?.copy()?;
+    let modules = modules(py)?.copy()?;
     for (module_name, module) in modules.iter() {
         if module.is_none() || module_name.extract::<&str>().is_ok_and(|name| name == "__main__") {
             continue;

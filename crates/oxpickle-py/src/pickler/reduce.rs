@@ -77,6 +77,11 @@ impl<'py> Dumper<'py, '_> {
         let class = obj.get_type();
         match &self.hooks.dispatch_table {
             None => self.stdlib.dispatch_table.bind(self.py).get_item(&class),
+            // A dict answers a miss without raising (and a KeyError costs
+            // more than the lookup); any other mapping is asked by item.
+            Some(table) if table.is_exact_instance_of::<PyDict>() => {
+                table.cast::<PyDict>()?.get_item(&class)
+            }
             Some(table) => match table.get_item(&class) {
                 Ok(reduce) => Ok(Some(reduce)),
                 Err(err) if err.is_instance_of::<PyKeyError>(self.py) => Ok(None),

@@ -25,7 +25,7 @@ use super::global::Resolution;
 use super::path::Step;
 use crate::errors::pickling_error;
 use crate::ffi::lookup_attr;
-use crate::ffi::{cell_contents, class_namespace_address, exact_type, Exact};
+use crate::ffi::{cell_contents, class_namespace_address, exact_type, modules, Exact};
 use helpers::CLASS_NAMESPACE;
 
 /// What one dump has already written of by-value machinery.
@@ -136,7 +136,7 @@ impl<'py> Dumper<'py, '_> {
     pub(super) fn save_module(&mut self, module: &Bound<'py, PyAny>) -> PyResult<()> {
         let py = self.py;
         let name = module.getattr(pyo3::intern!(py, "__name__"))?;
-        let imported = py.import("sys")?.getattr("modules")?.get_item(&name).ok();
+        let imported = modules(py)?.get_item(&name).ok().flatten();
         let importable = imported.is_some_and(|m| m.is(module))
             && !is_main_name(&name)
             && !self.module_registered(&name)?;

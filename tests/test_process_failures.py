@@ -134,6 +134,31 @@ def test_a_worker_killed_mid_task_leaves_no_segment(method):
 
 
 @pytest.mark.parametrize("method", ["spawn", "fork"])
+def test_a_pool_shut_down_without_waiting_leaves_no_segment(method):
+    """shutdown(wait=False) returns at once; the executor's thread ends
+    after its workers, and takes what a killed one left."""
+    executor = ProcessPoolExecutor(1, mp_context=oxmp.get_context(method))
+    dying = executor.submit(helpers.die_holding_a_segment)
+    thread = executor._executor_manager_thread
+    executor.shutdown(wait=False)
+    with pytest.raises(BrokenProcessPool):
+        dying.result(WAIT)
+    thread.join(WAIT)
+    assert not thread.is_alive()
+
+
+@pytest.mark.skipif(sys.version_info < (3, 14), reason="kill_workers is new in 3.14")
+@pytest.mark.parametrize("stop", ["terminate_workers", "kill_workers"])
+def test_workers_stopped_by_the_caller_leave_no_segment(stop):
+    executor = ProcessPoolExecutor(2)
+    assert [executor.submit(helpers.keep_a_segment, i).result(WAIT) for i in range(2)] == [0, 1]
+    thread = executor._executor_manager_thread
+    getattr(executor, stop)()
+    thread.join(WAIT)
+    assert not thread.is_alive()
+
+
+@pytest.mark.parametrize("method", ["spawn", "fork"])
 def test_the_parent_raising_leaves_no_segment(method):
     ctx = oxmp.get_context(method)
     with pytest.raises(RuntimeError, match="the parent gave up"):

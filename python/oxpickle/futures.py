@@ -10,7 +10,7 @@ exception comes back as the stdlib's does, with the worker's traceback as
 its ``__cause__``.
 
 What workers leave in shared memory (a worker killed mid-task, a call never
-made) is removed when the executor shuts down.
+made) is removed when the executor's thread ends, after its workers.
 """
 
 from __future__ import annotations
@@ -86,6 +86,16 @@ class _ManagerThread(_ExecutorManagerThread):
     pipe, for each result. A worker that died, a submit and a shutdown are
     still seen, by the full wait that follows once no result is ready."""
 
+    def run(self) -> None:
+        try:
+            super().run()
+        finally:
+            # Every worker has been joined: what they left in shared memory
+            # (a worker killed mid-task, a result never sent) goes now,
+            # however the pool ended, shutdown(wait=False) included.
+            for pid in self.processes.seen:
+                segments.sweep(pid)
+
     def wait_result_broken_or_wakeup(self) -> tuple[Any, bool, list[str] | None]:
         reader = self.result_queue._reader
         if not reader.poll():
@@ -145,7 +155,6 @@ class ProcessPoolExecutor(concurrent.futures.ProcessPoolExecutor):
         )
         # Made by the stdlib's __init__, before any worker starts.
         self._processes = _Processes()
-        self._processes_seen = self._processes.seen  # shutdown drops _processes
         self._result_queue.close()
         self._result_queue = _Results(ctx=context)
         self._executor_manager_thread_wakeup.close()
@@ -179,10 +188,3 @@ class ProcessPoolExecutor(concurrent.futures.ProcessPoolExecutor):
         self._executor_manager_thread = _ManagerThread(self)
         self._executor_manager_thread.start()
         _threads_wakeups[self._executor_manager_thread] = self._executor_manager_thread_wakeup
-
-    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
-        super().shutdown(wait=wait, cancel_futures=cancel_futures)
-        if not wait:
-            return
-        for pid in self._processes_seen:
-            segments.sweep(pid)

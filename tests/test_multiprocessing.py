@@ -231,3 +231,22 @@ def test_a_gone_segment_is_a_clear_error():
     name = f"{segments.process_prefix(os.getpid())}999999"
     with pytest.raises(UnpicklingError, match="is gone"):
         messages.loads(b"N.", [(name, 0, 8, False, False)])
+
+
+@pytest.mark.usefixtures("no_leaks")
+def test_a_sweep_spares_a_live_process_that_reused_the_pid():
+    """The segments named after a pid that a live process holds are that
+    process's: a sweep for an exited one with the same pid leaves them."""
+    from oxpickle._transport import segments
+
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        kept = segments.SHM_DIR / f"{segments.process_prefix(child.pid)}0"
+        kept.write_bytes(b"x" * 8)
+        segments.sweep(child.pid)
+        assert kept.exists()
+    finally:
+        child.kill()
+        child.wait(WAIT)
+    segments.sweep(child.pid)
+    assert not kept.exists()

@@ -214,9 +214,23 @@ def exists(name: str) -> bool:
 
 
 def sweep(pid: int) -> None:
-    """Removes every segment process `pid` made and left behind (a worker
-    that died, a message never received)."""
-    _remove_all(process_prefix(pid))
+    """Removes every segment process `pid`, which has exited, made and left
+    behind (a worker that died, a message never received). A process alive
+    with that pid is another that reused it, whose segments are in use:
+    they stay, and what the first one left goes with the family, when its
+    first process exits."""
+    if not _running(pid):
+        _remove_all(process_prefix(pid))
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process
+        return True
+    return True
 
 
 def sweep_family() -> None:

@@ -4,9 +4,9 @@
 
 use pyo3::ffi;
 use pyo3::prelude::*;
-use pyo3::types::PyString;
 #[cfg(not(Py_3_12))]
 use pyo3::types::PyModule;
+use pyo3::types::PyString;
 
 #[cfg(not(Py_3_13))]
 extern "C" {

@@ -746,12 +746,21 @@ def test_payloads_are_pickled_as_they_were_when_written(size):
         assert pickle.loads(stream) == [bytearray(size), 0], dumps
 
 
+def _with_namespace(error: BaseException) -> BaseException:
+    """`error` with its (empty) __dict__ made. Reducers that read it (tblib's,
+    which importing distributed installs for every exception) make it on
+    first use, which changes the next reduce: each pickling here must see
+    the same object."""
+    error.__dict__  # noqa: B018
+    return error
+
+
 PY2_MAPPED_GLOBALS = [
     range(3),
     {1, 2},
     frozenset({3}),
-    ValueError("bad"),
-    OSError(2, "missing"),
+    _with_namespace(ValueError("bad")),
+    _with_namespace(OSError(2, "missing")),
     functools.reduce,
     collections.UserDict,
     itertools.filterfalse,

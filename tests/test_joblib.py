@@ -43,3 +43,22 @@ def test_joblib_runs_main_code_and_arrays_with_oxpickle_as_lokys_pickler(how, pi
     # joblib's own reducers still apply: a big array is memory-mapped.
     assert result["big_arrives_as"] == ["memmap"]
     assert result["sums"] == result["expected_sums"]
+
+
+def test_the_oxpickle_backend_sends_arrays_through_shared_memory_not_files():
+    before = segments_of_ours()
+    result = run_job("backend", None)
+    assert result["moved"] == [[10 + i, -i, "__main__"] for i in range(6)]
+    # Plain arrays of their own, writable, both ways; no memory-mapped files.
+    assert result["doubled_ok"] == [True, True]
+    assert result["writable"] == [True, True]
+    assert result["new_joblib_files"] == []
+    assert result["worker_count"] == 2
+    # A failed call is the caller's error, and the backend goes on.
+    assert result["error"] == "task 3 refuses"
+    assert result["after_error"] == [1, 2, 3, 4]
+    assert segments_of_ours() == before
+
+
+def segments_of_ours() -> set[str]:
+    return {path.name for path in Path("/dev/shm").glob("oxp_*")}

@@ -81,6 +81,7 @@ def main(target):
         ):
             return job(client)
     with distributed.Client(target, timeout=60) as client:
+        client.wait_for_workers(2, timeout=60)
         return job(client)
 
 

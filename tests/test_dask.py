@@ -5,6 +5,7 @@ command line. Each test bounds its time and stops what it started."""
 import json
 import os
 import pickle
+import shutil
 import signal
 import subprocess
 import sys
@@ -31,9 +32,9 @@ def stock_functions():
     oxpickle.dask.uninstall_here()
 
 
-def run_job(target: str) -> dict:
+def run_job(target: str, prefix: tuple[str, ...] = ()) -> dict:
     done = subprocess.run(
-        [sys.executable, str(HERE / "dask_job.py"), target],
+        [*prefix, sys.executable, str(HERE / "dask_job.py"), target],
         capture_output=True,
         text=True,
         timeout=WAIT,
@@ -58,48 +59,54 @@ def test_a_local_cluster_with_the_preload_runs_main_code_on_oxpickle():
     assert_job_ran_on_oxpickle(run_job("local"))
 
 
-@pytest.fixture
-def cli_cluster(tmp_path):
-    """`dask scheduler` and two `dask worker`s, each its own process group,
-    with `--preload oxpickle.dask`; killed at the end."""
-    scheduler_file = tmp_path / "scheduler.json"
-    dask = [str(Path(sys.executable).parent / "dask")]
-    if not Path(dask[0]).exists():
+def dask_command() -> list[str]:
+    dask = Path(sys.executable).parent / "dask"
+    if not dask.exists():
         pytest.skip("the dask command line is not installed beside this Python")
+    return [str(dask)]
+
+
+Place = tuple[list[str], str]  # (a prefix such as `ip netns exec NS`, a host)
+
+
+def run_cluster(scheduler_file: Path, scheduler: Place, workers: list[Place]):
+    """Starts `dask scheduler` and `dask worker`s, each at its place and in
+    its own process group, with `--preload oxpickle.dask`; yields the
+    scheduler's address, then stops them and checks that they left no
+    semaphore behind."""
+    dask = dask_command()
     common = ["--preload", "oxpickle.dask", "--scheduler-file", str(scheduler_file)]
+    flags = ["--no-dashboard", *common]
     semaphores_before = semaphores()
-    started = [
-        subprocess.Popen(
-            [*dask, "scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard", *common],
-            start_new_session=True,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-    ]
+    prefix, host = scheduler
+    started = [spawn([*prefix, *dask, "scheduler", "--host", host, "--port", "0", *flags])]
     try:
         deadline = time.monotonic() + WAIT
         while not scheduler_file.exists():
             assert time.monotonic() < deadline, "the scheduler did not start"
             assert started[0].poll() is None, "the scheduler exited"
             time.sleep(0.2)
-        for _ in range(2):
-            worker = [*dask, "worker", "--nworkers", "1", "--nthreads", "1", "--no-dashboard"]
-            started.append(
-                subprocess.Popen(
-                    [*worker, *common],
-                    start_new_session=True,
-                    stdout=subprocess.DEVNULL,
-                    stderr=subprocess.DEVNULL,
-                )
-            )
-        address = json.loads(scheduler_file.read_text())["address"]
-        with distributed.Client(address, timeout=WAIT) as client:
-            client.wait_for_workers(2, timeout=WAIT)
-        yield address
+        for prefix, host in workers:
+            worker = [*dask, "worker", "--host", host, "--nthreads", "1", *flags]
+            started.append(spawn([*prefix, *worker]))
+        yield json.loads(scheduler_file.read_text())["address"]
     finally:
         stop(started)
     left = semaphores() - semaphores_before
     assert not left, f"the cluster left semaphores behind: {sorted(left)}"
+
+
+def spawn(command: list[str]) -> subprocess.Popen:
+    return subprocess.Popen(
+        command, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+
+
+@pytest.fixture
+def cli_cluster(tmp_path):
+    """A scheduler and two workers on this machine's loopback."""
+    here = ([], "127.0.0.1")
+    yield from run_cluster(tmp_path / "scheduler.json", here, [here, here])
 
 
 def semaphores() -> set[str]:
@@ -127,6 +134,87 @@ def stop(processes: list[subprocess.Popen]) -> None:
 
 def test_a_cluster_started_with_the_dask_command_line_runs_on_oxpickle(cli_cluster):
     assert_job_ran_on_oxpickle(run_job(cli_cluster))
+
+
+class Namespaces:
+    """Network namespaces on one machine, the stand-in for machines: each
+    joined by a veth pair to a bridge in a hub namespace, with an address in
+    a private /24 and no other route, so traffic reaches only these."""
+
+    def __init__(self, names: list[str]) -> None:
+        token = f"ox{os.getpid() % 100000}"
+        self.subnet = f"10.{200 + os.getpid() % 50}.{os.getpid() % 250}"
+        self.hub = f"{token}hub"
+        self.names = {name: f"{token}{name}" for name in names}
+        self.made: list[str] = []
+
+    def ip(self, *args: str) -> None:
+        subprocess.run(["ip", *args], check=True, capture_output=True, timeout=30)
+
+    def create(self) -> None:
+        self.ip("netns", "add", self.hub)
+        self.made.append(self.hub)
+        self.ip("-n", self.hub, "link", "add", "br0", "type", "bridge")
+        self.ip("-n", self.hub, "link", "set", "br0", "up")
+        for number, namespace in enumerate(self.names.values(), start=1):
+            self.ip("netns", "add", namespace)
+            self.made.append(namespace)
+            # Made in the hub, so no interface ever exists in ours.
+            self.ip("-n", self.hub, "link", "add", "port", "type", "veth", "peer", "eth0")
+            self.ip("-n", self.hub, "link", "set", "eth0", "netns", namespace)
+            self.ip("-n", self.hub, "link", "set", "port", "name", f"port{number}")
+            self.ip("-n", self.hub, "link", "set", f"port{number}", "master", "br0", "up")
+            self.ip("-n", namespace, "addr", "add", f"{self.address(number)}/24", "dev", "eth0")
+            self.ip("-n", namespace, "link", "set", "eth0", "up")
+            self.ip("-n", namespace, "link", "set", "lo", "up")
+
+    def address(self, number: int) -> str:
+        return f"{self.subnet}.{number}"
+
+    def place(self, name: str) -> Place:
+        number = list(self.names).index(name) + 1
+        return ["ip", "netns", "exec", self.names[name]], self.address(number)
+
+    def remove(self) -> None:
+        for namespace in reversed(self.made):
+            pids = subprocess.run(
+                ["ip", "netns", "pids", namespace], capture_output=True, text=True, timeout=30
+            ).stdout.split()
+            for pid in pids:
+                try:
+                    os.kill(int(pid), signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+            self.ip("netns", "del", namespace)
+
+
+@pytest.fixture
+def namespaced_cluster(tmp_path):
+    if os.geteuid() != 0 or shutil.which("ip") is None:
+        pytest.skip("network namespaces need root and iproute2's `ip`")
+    namespaces = Namespaces(["sched", "w1", "w2", "client"])
+    try:
+        namespaces.create()
+        workers = [namespaces.place("w1"), namespaces.place("w2")]
+        for address in run_cluster(tmp_path / "scheduler.json", namespaces.place("sched"), workers):
+            yield address, namespaces
+    finally:
+        namespaces.remove()
+    left = [name for name in namespaces.made if name in netns_list()]
+    assert not left, f"namespaces left behind: {left}"
+
+
+def netns_list() -> str:
+    return subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
+
+
+def test_a_cluster_across_network_namespaces_runs_on_oxpickle(namespaced_cluster):
+    """Scheduler, workers and client each in a namespace of their own, over
+    TCP between their own addresses."""
+    address, namespaces = namespaced_cluster
+    assert address.startswith(f"tcp://{namespaces.address(1)}:")
+    client_prefix, _ = namespaces.place("client")
+    assert_job_ran_on_oxpickle(run_job(address, tuple(client_prefix)))
 
 
 @pytest.fixture

@@ -116,3 +116,13 @@ def test_a_function_its_module_does_not_hold_travels_by_value(fake_module, monke
         pickle.dumps(triple)
     loaded = oxpickle.loads(oxpickle.dumps(triple))
     assert loaded is not triple and loaded(2) == 6
+
+
+def test_a_global_whose_name_has_a_lone_surrogate_is_found_by_dumps(fake_module, monkeypatch):
+    """Such a name has no UTF-8 form; dumps still finds it by name."""
+    name = "\udcff"
+    monkeypatch.setattr(fake_module, name, triple, raising=False)
+    monkeypatch.setattr(triple, "__qualname__", name)
+    stream = oxpickle.dumps(triple, 4)
+    assert stream == pickle.dumps(triple, 4)
+    assert pickle.loads(stream) is triple

@@ -64,7 +64,8 @@ fn module_attribute<'py>(
     let Ok(module) = obj.cast_exact::<PyModule>() else {
         return Ok(None);
     };
-    if name.to_str()?.starts_with("__") {
+    // A name with a lone surrogate has no UTF-8 form: the usual way then.
+    if name.to_str().map_or(true, |text| text.starts_with("__")) {
         return Ok(None);
     }
     let namespace = module.dict();

@@ -38,10 +38,11 @@ _executors: dict[int, ProcessPoolExecutor] = {}
 
 
 def _executor(n_jobs: int) -> ProcessPoolExecutor:
-    """The executor of `n_jobs` workers that calls share; a broken one (a
-    worker died) is replaced."""
+    """The executor of `n_jobs` workers that calls share; one that can take
+    no more calls (a worker died, or a call failed and it was shut down) is
+    replaced."""
     executor = _executors.get(n_jobs)
-    if executor is None or executor._broken:
+    if executor is None or executor._broken or executor._shutdown_thread:
         executor = _executors[n_jobs] = ProcessPoolExecutor(n_jobs)
     return executor
 
@@ -88,9 +89,6 @@ class OxpickleBackend(AutoBatchingMixin, ParallelBackendBase):
     def abort_everything(self, ensure_ready: bool = True) -> None:
         executor, self._workers = self._workers, None
         if executor is not None:
-            for n_jobs, shared in list(_executors.items()):
-                if shared is executor:
-                    del _executors[n_jobs]
             executor.shutdown(wait=False, cancel_futures=True)
         if ensure_ready:
             self.configure(n_jobs=self.parallel.n_jobs, parallel=self.parallel)

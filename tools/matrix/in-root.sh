@@ -31,6 +31,9 @@ exec unshare --mount --propagation private -- bash -euo pipefail -c '
     passed=("${@:6:count}")
     shift $((5 + count))
     bind() { mkdir -p "$root$2"; mount --rbind "$1" "$root$2"; }
+    # The root made a mount point of its own: "ip netns exec" and "ip -n"
+    # remount / as a slave, which fails on a directory that is not one.
+    mount --bind "$root" "$root"
     mount -t proc proc "$root/proc"
     bind /dev /dev
     bind /sys /sys

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Makes (once) a Debian unstable root holding CPython 3.14 and 3.15 with their
-# headers and test suites, a C linker for cargo, and nothing of the project's.
+# headers and test suites, a C linker for cargo, iproute2 for the tests that
+# make network namespaces, and nothing of the project's.
 # Debian serves these interpreters only as binary packages for unstable, and
 # they need unstable's C library, so they run chrooted (tools/matrix/in-root.sh).
 #
@@ -15,7 +16,7 @@ set -euo pipefail
 root=${1:?usage: sid-root.sh ROOT}
 mirror=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
 packages=(
-    ca-certificates gcc libc6-dev
+    ca-certificates gcc libc6-dev iproute2
     python3.14 python3.14-dev python3.14-venv libpython3.14-testsuite
     python3.15 python3.15-dev python3.15-venv libpython3.15-testsuite
 )

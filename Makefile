@@ -36,7 +36,8 @@ demo: build-release
 	$(PY) -m oxpickle demo
 
 ## bench: release build, side-by-side benchmark (benches/results.md), then the
-## process pools (benches/processes_results.md); QUICK=1 for a short run.
+## process pools (benches/processes_results.md), then Dask and joblib
+## (benches/clusters_results.md); QUICK=1 for a short run.
 ## PYTHON=3.12 (any supported version after the project's 3.11) runs it on
 ## that CPython from the matrix's environments: full results in
 ## target/matrix/<version>/bench, the version's summary line in benches/results.md
@@ -52,6 +53,7 @@ ifeq ($(MATRIX_BENCH),)
 bench: build-release
 	$(PY) -m benches.run --update-readme $(if $(QUICK),--quick,)
 	$(PY) -m benches.processes $(if $(QUICK),--quick,)
+	$(PY) -m benches.clusters $(if $(QUICK),--quick,)
 else
 bench:
 	python3 tools/matrix/run.py --cache $(MATRIX_CACHE) --bench $(MATRIX_BENCH) $(if $(QUICK),--quick,)

@@ -19,7 +19,7 @@ from benches.checks import Mismatch
 from benches.libraries import PROTOCOL, Library
 from benches.memory import rss_growth_at_peak, traced_peak
 from benches.outcome import FAILED, NOT_APPLICABLE, OK, Outcome
-from benches.timing import timed_call
+from benches.timing import COLLECTOR_OFF, timed_call
 from benches.workloads import Workload
 
 
@@ -98,12 +98,14 @@ class LibraryContestant(Contestant):
             self.outcome.out_of_band_bytes = sum(memoryview(b).nbytes for b in buffers)
 
     def run_round(self, obj: Any) -> None:
-        buffers = self._new_buffers()
-        dumps_ns, stream = timed_call(self._dumps_call(obj, buffers))
-        loads_ns, loaded = timed_call(self._loads_call(stream, buffers))
-        del loaded, stream  # freed here, outside the clock
-        self.outcome.add_sample("dumps", dumps_ns)
-        self.outcome.add_sample("loads", loads_ns)
+        for collector_off in (False, True):
+            suffix = COLLECTOR_OFF if collector_off else ""
+            buffers = self._new_buffers()
+            dumps_ns, stream = timed_call(self._dumps_call(obj, buffers), collector_off)
+            loads_ns, loaded = timed_call(self._loads_call(stream, buffers), collector_off)
+            del loaded, stream  # freed here, outside the clock
+            self.outcome.add_sample("dumps" + suffix, dumps_ns)
+            self.outcome.add_sample("loads" + suffix, loads_ns)
 
     def measure_memory(self, obj: Any) -> None:
         self.outcome.traced_peak_bytes = traced_peak(self._dumps_call(obj, self._new_buffers()))
@@ -128,9 +130,11 @@ class CrossLoadContestant(Contestant):
         self.outcome.size_bytes = len(self.stream)
 
     def run_round(self, obj: Any) -> None:
-        loads_ns, loaded = timed_call(functools.partial(oxpickle.loads, self.stream))
-        del loaded
-        self.outcome.add_sample("loads", loads_ns)
+        for collector_off in (False, True):
+            load = functools.partial(oxpickle.loads, self.stream)
+            loads_ns, loaded = timed_call(load, collector_off)
+            del loaded
+            self.outcome.add_sample("loads" + (COLLECTOR_OFF if collector_off else ""), loads_ns)
 
     def release(self) -> None:
         self.stream = None

@@ -22,11 +22,15 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import dataclasses
 import gc
+import statistics
+import threading
+import time
 import tracemalloc
 from collections.abc import Callable
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 T = TypeVar("T")
 
@@ -97,3 +101,49 @@ def traced_peak(call: Callable[[], object]) -> int:
     finally:
         tracemalloc.stop()
     return max(0, peak - before)
+
+
+class AnonSampler:
+    """The highest RssAnon of `pid` while it runs, sampled."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid, self.peak, self._stop = pid, 0, threading.Event()
+        self.base = status_kib("RssAnon", pid)
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def _sample(self) -> None:
+        while not self._stop.is_set():
+            self.peak = max(self.peak, status_kib("RssAnon", self.pid))
+            time.sleep(0.002)
+
+    def __enter__(self) -> AnonSampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: Any) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    @property
+    def growth(self) -> int:
+        return max(0, self.peak - self.base) * 1024
+
+
+def mb_text(values: list[int]) -> str:
+    return f"{statistics.median(values) / 1e6:.0f} MB" if values else "not sampled"
+
+
+def time_text(seconds: float) -> str:
+    return f"{seconds * 1000:.0f} ms" if seconds < 10 else f"{seconds:.1f} s"
+
+
+@dataclasses.dataclass
+class SystemSamples:
+    """One contestant's samples on one row of a benchmark of whole systems:
+    wall times, and the peak growths of the parent's and the busiest
+    worker's memory, one per round."""
+
+    seconds: list[float] = dataclasses.field(default_factory=list)
+    parent_peak: list[int] = dataclasses.field(default_factory=list)
+    worker_peak: list[int] = dataclasses.field(default_factory=list)
+    worker_private: list[int] = dataclasses.field(default_factory=list)

@@ -14,7 +14,6 @@ not there.
 
 from __future__ import annotations
 
-import argparse
 import concurrent.futures
 import contextlib
 import dataclasses
@@ -25,7 +24,6 @@ import multiprocessing
 import os
 import statistics
 import sys
-import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -37,7 +35,15 @@ import oxpickle.multiprocessing as oxmp
 from oxpickle import shared
 from oxpickle.futures import ProcessPoolExecutor
 
-from benches.memory import reset_rss_peak, status_kib
+from benches import cli
+from benches.memory import (
+    AnonSampler,
+    SystemSamples,
+    mb_text,
+    reset_rss_peak,
+    status_kib,
+    time_text,
+)
 
 OUT = Path(__file__).resolve().parent / "processes_results.md"
 WAIT = 600
@@ -164,38 +170,8 @@ def _small_tasks(pool: Pool, count: int) -> Any:
     return sum(future.result(WAIT) for future in futures)
 
 
-class AnonSampler:
-    """The highest RssAnon of `pid` while it runs, sampled."""
-
-    def __init__(self, pid: int) -> None:
-        self.pid, self.peak, self._stop = pid, 0, threading.Event()
-        self.base = status_kib("RssAnon", pid)
-        self._thread = threading.Thread(target=self._sample, daemon=True)
-
-    def _sample(self) -> None:
-        while not self._stop.is_set():
-            self.peak = max(self.peak, status_kib("RssAnon", self.pid))
-            time.sleep(0.002)
-
-    def __enter__(self) -> AnonSampler:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *_: Any) -> None:
-        self._stop.set()
-        self._thread.join()
-
-    @property
-    def growth(self) -> int:
-        return max(0, self.peak - self.base) * 1024
-
-
 @dataclasses.dataclass
-class Cell:
-    seconds: list[float] = dataclasses.field(default_factory=list)
-    parent_peak: list[int] = dataclasses.field(default_factory=list)
-    worker_peak: list[int] = dataclasses.field(default_factory=list)
-    worker_private: list[int] = dataclasses.field(default_factory=list)
+class Cell(SystemSamples):
     refused: str | None = None
 
 
@@ -305,14 +281,6 @@ def run(
     return rows, pools, cells
 
 
-def _mb(values: list[int]) -> str:
-    return f"{statistics.median(values) / 1e6:.0f} MB" if values else "not sampled"
-
-
-def _time(seconds: float) -> str:
-    return f"{seconds * 1000:.0f} ms" if seconds < 10 else f"{seconds:.1f} s"
-
-
 def render(
     rows: list[Row], pools: list[Pool], cells: dict[tuple[str, str], Cell], scale: float
 ) -> str:
@@ -351,30 +319,20 @@ def render(
                 else "—"
             )
             lines.append(
-                f"| {pool.name} | {_time(median)} | {speedup} | {_mb(cell.parent_peak)} "
-                f"| {_mb(cell.worker_peak)} | {_mb(cell.worker_private)} |"
+                f"| {pool.name} | {time_text(median)} | {speedup} | {mb_text(cell.parent_peak)} "
+                f"| {mb_text(cell.worker_peak)} | {mb_text(cell.worker_private)} |"
             )
         lines.append("")
     return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m benches.processes", description=__doc__)
-    parser.add_argument("--quick", action="store_true", help="sizes x 0.1")
-    parser.add_argument("--rounds", type=int, metavar="N", help="rounds per row (default: 5)")
-    parser.add_argument("--out", type=Path, default=OUT)
-    # Hidden: a further size multiplier, so the smoke test runs in seconds.
-    parser.add_argument("--scale", type=float, default=1.0, help=argparse.SUPPRESS)
-    args = parser.parse_args(argv)
-    if sys.platform != "linux":
-        print("the processes benchmark reads /proc: Linux only", file=sys.stderr)
+    args = cli.parser("python -m benches.processes", __doc__, OUT, "5").parse_args(argv)
+    if not cli.reads_proc("processes"):
         return 2
-    scale = (0.1 if args.quick else 1.0) * args.scale
+    scale = cli.scale(args)
     rows, pools, cells = run(scale, args.rounds)
-    text = render(rows, pools, cells, scale)
-    args.out.write_text(text + "\n")
-    print(text)
-    print(f"wrote {args.out}", file=sys.stderr)
+    cli.publish(render(rows, pools, cells, scale), args.out)
     return 0
 
 

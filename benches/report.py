@@ -10,9 +10,15 @@ from typing import Any
 
 from benches import versions
 from benches.outcome import FAILED, NOT_APPLICABLE, OK, Outcome
-from benches.timing import median_ns
+from benches.timing import COLLECTOR_OFF, median_ns
 
-OPERATIONS = ("dumps", "loads", "copy")
+OPERATIONS = (
+    "dumps",
+    "dumps" + COLLECTOR_OFF,
+    "loads",
+    "loads" + COLLECTOR_OFF,
+    "copy",
+)
 BASELINES = ("pickle", "cloudpickle")
 README_START, README_END = "<!-- bench-table -->", "<!-- /bench-table -->"
 
@@ -119,7 +125,7 @@ def _row(workload: WorkloadResult, outcome: Outcome, operation: str) -> str:
         mark = "n/a" if outcome.status == NOT_APPLICABLE else "**FAILED**"
         return f"| {operation} | {outcome.label} | {mark} | | | | | |"
     samples = outcome.samples_ns[operation]
-    is_dumps = operation == "dumps"
+    is_dumps = operation.startswith("dumps")
     cells = [
         operation,
         outcome.label,
@@ -205,7 +211,10 @@ def render_preamble(meta: dict[str, Any]) -> str:
             "Each cell is the median of the timed rounds; every round runs every library "
             "once, in rotating order, in one process (methodology: `benches/README.md`). "
             "*speedup vs X* is X's median ÷ this row's median: above 1 means faster than X. "
-            "loads rows load each library's own output. Peak memory is measured on dumps: "
+            "loads rows load each library's own output. dumps and loads run with the "
+            "collector on, as a program has it, so the collections a call triggers on the "
+            "objects it makes are its cost; the *collector off* rows time the same calls "
+            "with it disabled. Peak memory is measured on dumps: "
             "RSS growth at its peak (sees Rust allocations) and tracemalloc's peak "
             "(Python allocations only).",
         ]

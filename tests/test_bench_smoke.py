@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import pickle
 import subprocess
 import sys
@@ -135,6 +136,22 @@ def test_the_processes_benchmark_runs_every_pool_on_every_row(tmp_path: Path) ->
         assert f"| {pool} |" in table
     assert "| loky + cloudpickle |" in table and "| loky + oxpickle |" in table
     assert table.count("refuses a lambda") == 4  # the stdlib's two pools on P3 and P4
+
+
+def test_the_clusters_benchmark_runs_both_sides_of_every_row(tmp_path: Path) -> None:
+    out = tmp_path / "clusters.md"
+    shm_before = set(os.listdir("/dev/shm"))
+    done = run_module("benches.clusters", ["--rounds", "1", "--scale", "0.001", "--out", str(out)])
+    assert done.returncode == 0, done.stderr
+    table = out.read_text(encoding="utf-8")
+    for row in ("D1", "D2", "D3", "J1", "J2"):
+        assert f"**{row} · " in table
+    for side in ("Dask, stock", "Dask + oxpickle.dask"):
+        assert table.count(f"| {side} |") == 3
+    for side in ("joblib default (loky)", 'joblib backend="oxpickle"'):
+        assert table.count(f"| {side} |") == 2
+    # The clusters' processes closed themselves: nothing of theirs is left.
+    assert set(os.listdir("/dev/shm")) - shm_before == set()
 
 
 def test_runner_filters_libraries_and_marks_unsupported_ones(tmp_path: Path) -> None:
